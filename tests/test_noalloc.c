@@ -1,0 +1,94 @@
+/*
+ * iqs_classify performs no heap allocation. This binary interposes malloc,
+ * calloc, realloc and free (glibc's __libc_* do the work) and counts calls
+ * made while a classify runs. A first, uncounted call lets OpenBLAS set up
+ * its own buffers (its internals are outside the contract).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "iqs/iqs.h"
+#include "testutil.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+static volatile int counting;
+static volatile long calls;
+
+void *malloc(size_t n)
+{
+    if (counting)
+        calls++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    if (counting)
+        calls++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    if (counting)
+        calls++;
+    return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+    if (counting && p)
+        calls++;
+    __libc_free(p);
+}
+
+static void test_classify_allocates_nothing(void **state)
+{
+    (void)state;
+    iqs_model *m = NULL;
+    iqs_diag d;
+    const char *path = tu_path(tu_models_dir(), "irv2_224_tf2_c3.iqsw");
+    if (iqs_model_open(path, 0, &m, &d) != IQS_OK)
+        fail_msg("%s: %s", path, d.msg);
+    iqs_image img;
+    const char *photo = tu_path(tu_path(tu_shared_dir(), "testdata/photos"), "jxl_coast.jpg");
+    assert_int_equal(iqs_image_load(photo, NULL, &img, &d), IQS_OK);
+    size_t wsz = iqs_workspace_size(m);
+    void *ws = malloc(wsz);
+    iqs_result r1, r2;
+    assert_int_equal(iqs_classify(m, &img, ws, wsz, &r1), IQS_OK); /* warm-up */
+    calls = 0;
+    counting = 1;
+    iqs_status st = iqs_classify(m, &img, ws, wsz, &r2);
+    counting = 0;
+    assert_int_equal(st, IQS_OK);
+    assert_int_equal(calls, 0);
+    assert_memory_equal(r1.probs, r2.probs, sizeof r1.probs);
+    /* the counter works: decoding does allocate */
+    iqs_image img2;
+    counting = 1;
+    st = iqs_image_load(photo, NULL, &img2, &d);
+    counting = 0;
+    assert_int_equal(st, IQS_OK);
+    assert_true(calls > 0);
+    iqs_image_free(&img2);
+    iqs_image_free(&img);
+    free(ws);
+    iqs_model_close(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify_allocates_nothing),
+    };
+    return cmocka_run_group_tests_name("noalloc", tests, NULL, NULL);
+}
