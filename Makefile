@@ -129,3 +129,6 @@ clean:
 .PHONY: demo
 demo: all
 	BUILD=$(BUILD) PYTHON=$(PYTHON) bash tools/demo.sh
+
+# Optional fragments (fuzzing, firmware checks, cross builds, benchmarks) live in mk/.
+-include $(wildcard mk/*.mk)
