@@ -64,7 +64,7 @@ static int argmax(const float *p, int n)
     return k;
 }
 
-/* Lists "<dir>/*.probs" basenames (without extension) into names. */
+/* Lists the basenames of "<dir>/NAME.probs" files (without extension) into names. */
 static int list_refs(const char *dir, char names[][128], int max)
 {
     DIR *d = opendir(dir);
@@ -86,7 +86,7 @@ static int list_refs(const char *dir, char names[][128], int max)
 
 static void run_case(const model_case *mc)
 {
-    char path[4096], refdir[4096];
+    char path[8192], refdir[4096];
     snprintf(path, sizeof path, "%s/%s.iqsw", tu_models_dir(), mc->name);
     iqs_open_options o;
     iqs_open_options_init(&o);
