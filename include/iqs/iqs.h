@@ -178,7 +178,40 @@ IQS_API IQS_NODISCARD iqs_status iqs_model_open_memory_ex(
     const void *data, size_t size, const iqs_open_options *opt,
     iqs_model **out, iqs_diag *diag);
 
-/* Closes a model (unmaps/frees what open took). NULL is a no-op. */
+/* The four openers above allocate the model object with malloc; they are
+ * absent from MALLOC=0 builds (and the path openers from STDIO=0 builds).
+ * Without a heap, place the model in caller memory instead (the zstd
+ * static-context pattern; see docs/embedding.md):
+ *
+ *   size_t need;
+ *   iqs_model_static_size(weights, wsize, NULL, &need, &diag);
+ *   iqs_model_init_static(mem, mem_size, weights, wsize, NULL, &m, &diag);
+ *
+ * iqs_model_static_size validates the header and tables (not the data
+ * CRC) of the weights and stores in *bytes how much memory
+ * iqs_model_init_static needs for them with the same options (opt may be
+ * NULL: defaults). The size includes slack for any alignment of mem.
+ * Statuses: IQS_E_ARG (NULL bytes, NULL/empty/misaligned weights) and the
+ * format statuses of iqs_model_open_memory. On failure *bytes is 0. */
+IQS_API IQS_NODISCARD iqs_status iqs_model_static_size(
+    const void *weights, size_t size, const iqs_open_options *opt,
+    size_t *bytes, iqs_diag *diag);
+
+/* Validates the weights like iqs_model_open_memory_ex (data CRC included
+ * unless IQS_OPEN_SKIP_DATA_CRC) and builds the model object inside
+ * mem[0, mem_size). Nothing is allocated. The weights (64-byte aligned,
+ * used in place) and mem must stay valid and unchanged while the model is
+ * in use; iqs_model_close on such a model is a no-op, and mem may be reused
+ * once no thread uses the model. On failure *out is NULL.
+ * Statuses: IQS_E_ARG (NULL out or mem, bad weights buffer), IQS_E_NOMEM
+ * (mem_size below iqs_model_static_size), and the format statuses of
+ * iqs_model_open_memory (IQS_E_ENDIAN on big-endian hosts). */
+IQS_API IQS_NODISCARD iqs_status iqs_model_init_static(
+    void *mem, size_t mem_size, const void *weights, size_t size,
+    const iqs_open_options *opt, iqs_model **out, iqs_diag *diag);
+
+/* Closes a model (unmaps/frees what open took). NULL and models placed by
+ * iqs_model_init_static are no-ops. */
 IQS_API void iqs_model_close(iqs_model *model);
 
 /* Head kinds. */
@@ -236,7 +269,147 @@ IQS_API IQS_NODISCARD iqs_status iqs_classify_file(
     void *workspace, size_t workspace_size, iqs_result *out, iqs_diag *diag);
 
 /* ---------------------------------------------------- classic detectors */
-/* (declared below by lib/detect; see docs/detectors.md) */
+/* digiKam's four technical detectors (blur, noise, exposure, compression)
+ * re-implemented in C, and the verdict built from them. See
+ * docs/detectors.md for the maths and docs/verdict.md for the policies. */
+
+/* Criteria, also the bit positions of iqs_assess_options.detectors. */
+#define IQS_DETECT_BLUR 0x1u
+#define IQS_DETECT_NOISE 0x2u
+#define IQS_DETECT_EXPOSURE 0x4u
+#define IQS_DETECT_COMPRESSION 0x8u
+#define IQS_DETECT_ALL 0xfu
+
+/* Labels; the values are digiKam's PickLabel codes. */
+typedef enum iqs_label {
+    IQS_LABEL_NONE = 0,     /* nothing decided (no detector enabled)        */
+    IQS_LABEL_REJECTED = 1,
+    IQS_LABEL_PENDING = 2,
+    IQS_LABEL_ACCEPTED = 3
+} iqs_label;
+
+/* "none", "rejected", "pending", "accepted" (static; "unknown" otherwise). */
+IQS_API const char *iqs_label_name(iqs_label label);
+
+/* Profiles: named sets of options (see docs/verdict.md).
+ * DIGIKAM reproduces digiKam's labels, quirks included. DEFAULT keeps the
+ * same detectors with the accidents fixed (correct luma, exact preview
+ * averaging, clipped 255 highlights counted as over-exposed). */
+typedef enum iqs_profile {
+    IQS_PROFILE_DEFAULT = 0,
+    IQS_PROFILE_DIGIKAM = 1
+} iqs_profile;
+
+/* Individual digiKam behaviours (bits of iqs_assess_options.quirks). */
+#define IQS_QUIRK_SWAP_LUMA 0x1u      /* luma with red and blue swapped, and
+                                         the blur background test on red    */
+#define IQS_QUIRK_PREVIEW_FLOOR 0x2u  /* Imlib2/digiKam smoothScale integer
+                                         arithmetic (rounds down), applied
+                                         only when the long side is at least
+                                         1.25 x preview_max                 */
+#define IQS_QUIRK_DCT_PRESCALE 0x4u   /* first a power-of-two box average
+                                         like libjpeg's DCT scaling         */
+#define IQS_QUIRK_CLIPPED_NORMAL 0x8u /* exposure: 255 is not over-exposed  */
+#define IQS_QUIRKS_DIGIKAM 0xfu
+
+/* Options of iqs_assess. Initialise with iqs_assess_options_init, then
+ * change fields. */
+typedef struct iqs_assess_options {
+    size_t size;            /* sizeof(iqs_assess_options), set by init     */
+    iqs_profile profile;    /* the profile init was called with            */
+    unsigned detectors;     /* IQS_DETECT_* bits, default IQS_DETECT_ALL   */
+    unsigned quirks;        /* IQS_QUIRK_* bits                            */
+    int preview_max;        /* preview long side (1024); 0 = assess the
+                               pixels as given, without a preview         */
+    int hough_angles;       /* motion-blur Hough angles over [0,pi) (900 =
+                               digiKam's pi/900); 0 disables motion blur  */
+    float weight_blur;      /* digiKam weights, 1..100 (default 100 each)  */
+    float weight_noise;
+    float weight_exposure;
+    float weight_compression;
+    float punish_above;     /* a score above this (0.9) ...                */
+    float punish_factor;    /* ... multiplies its weight by this (20)      */
+    int rejected_threshold; /* (int)quality <= this: Rejected (10)         */
+    int accepted_threshold; /* (int)quality > this: Accepted (60), else
+                               Pending                                     */
+} iqs_assess_options;
+
+/* Fills *opt with the profile's values (unknown profiles: DEFAULT). */
+IQS_API void iqs_assess_options_init(iqs_assess_options *opt,
+                                     iqs_profile profile);
+
+/* The result of an assessment. Scores are in [0,1], larger = more damage,
+ * never NaN; a detector that did not run scores 0. */
+typedef struct iqs_assessment {
+    unsigned detectors;   /* IQS_DETECT_* bits of the detectors that ran   */
+    float blur;           /* blurred fraction of the counted pixels        */
+    float noise;          /* sigmoid of the estimated noise variance       */
+    float exposure;       /* max(overexposure, underexposure)              */
+    float overexposure;
+    float underexposure;
+    float compression;    /* blockiness / flatness                         */
+    float quality;        /* 0..100 from the weighted scores; -1 if none ran */
+    iqs_label technical;  /* label of the detectors alone                  */
+    iqs_label network;    /* label from the network (iqs_verdict_combine),
+                             IQS_LABEL_NONE when no network result given  */
+    iqs_label label;      /* the verdict                                   */
+    int preview_width;    /* size of the preview the detectors saw         */
+    int preview_height;
+    char reason[64];      /* e.g. "rejected: blurred 0.97"                 */
+} iqs_assessment;
+
+/* Bytes of workspace iqs_assess needs for a width x height image with
+ * these options (opt NULL = DEFAULT profile); 0 for invalid arguments.
+ * Any alignment is accepted: the size includes slack to align to 64. */
+IQS_API size_t iqs_assess_workspace_size(int width, int height,
+                                         const iqs_assess_options *opt);
+
+/* Makes the preview of the caller image in the workspace, runs the enabled
+ * detectors and fills *out (technical verdict; label = technical).
+ * opt NULL = DEFAULT profile. No allocation, no I/O, no printing;
+ * thread-safe for distinct workspaces.
+ * Statuses: IQS_E_ARG (NULL img/out, bad options), IQS_E_IMAGE (bad
+ * dims/format/stride), IQS_E_WORKSPACE (NULL or too small). On failure
+ * *out is zeroed. */
+IQS_API IQS_NODISCARD iqs_status iqs_assess(const iqs_image *img,
+                                            const iqs_assess_options *opt,
+                                            void *workspace,
+                                            size_t workspace_size,
+                                            iqs_assessment *out);
+
+/* Convenience: decode the file (EXIF orientation applied), allocate the
+ * workspace, assess, free everything. In the DIGIKAM profile a JPEG file
+ * gets IQS_QUIRK_DCT_PRESCALE and other formats do not, as in digiKam.
+ * Statuses: those of iqs_image_load and iqs_assess, IQS_E_NOMEM. Not
+ * available in STDIO=0 builds. */
+IQS_API IQS_NODISCARD iqs_status iqs_assess_file(
+    const char *path, const iqs_assess_options *opt, iqs_assessment *out,
+    iqs_diag *diag);
+
+/* How the network's answer and the detectors' verdict combine. Initialise
+ * with iqs_verdict_policy_init. */
+typedef struct iqs_verdict_policy {
+    size_t size;             /* sizeof(iqs_verdict_policy), set by init    */
+    float severe;            /* any run criterion scoring >= this rejects
+                                whatever the network says (0.95; > 1 off)  */
+    int technical_veto;      /* 1: a technical Rejected always rejects (1) */
+    float nima_reject_below; /* NIMA heads: score < this -> Rejected (4.0) */
+    float nima_accept_from;  /* NIMA heads: score >= this -> Accepted (6.0) */
+} iqs_verdict_policy;
+
+IQS_API void iqs_verdict_policy_init(iqs_verdict_policy *policy);
+
+/* Combines an assessment (from iqs_assess) with an optional network result
+ * (net may be NULL: the technical verdict stands). Updates a->network,
+ * a->label and a->reason; a->technical and the scores are kept.
+ * Rules (docs/verdict.md): severe damage or a technical Rejected rejects;
+ * otherwise the network's class decides (3-class heads: class 0 Rejected,
+ * 1 Pending, 2 Accepted, as in digiKam; NIMA heads by score); a network
+ * result of another shape leaves the technical verdict.
+ * policy NULL = defaults. Statuses: IQS_E_ARG (NULL a, bad policy). */
+IQS_API IQS_NODISCARD iqs_status iqs_verdict_combine(
+    iqs_assessment *a, const iqs_result *net,
+    const iqs_verdict_policy *policy);
 
 #ifdef __cplusplus
 }
