@@ -53,7 +53,8 @@ LIB_SRC := $(filter-out lib/io/%.c,$(LIB_SRC))
 endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-TOOLS    := $(notdir $(patsubst %/,%,$(wildcard tools/*/)))
+# A tool is a tools/<name>/ folder with a main.c (others hold scripts).
+TOOLS    := $(patsubst tools/%/main.c,%,$(wildcard tools/*/main.c))
 TOOL_BIN := $(TOOLS:%=$(BUILD)/bin/%)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -94,7 +95,7 @@ $(BUILD)/bin/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard tools/$$*/
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC) $(LIBS)
 
 # A suite may pull in tools' objects (for example the converter's decoder).
-TOOL_OBJ_FOR_TESTS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(wildcard tools/*/*.c)))
+TOOL_OBJ_FOR_TESTS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(foreach t,$(TOOLS),$(wildcard tools/$(t)/*.c))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/testutil.o $(TOOL_OBJ_FOR_TESTS) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(STATIC) $(LIBS) -lcmocka
@@ -104,7 +105,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 test: all $(TEST_BIN)
-	BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/run.sh
+	+BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/run.sh
 
 models: tools
 	BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/models.sh

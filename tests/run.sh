@@ -27,8 +27,10 @@ fi
 for t in "$IQS_BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     echo "== $(basename "$t")"
+    t0=$(date +%s)
     "$t" >"$log" 2>&1
     rc=$?
+    echo "   ($(( $(date +%s) - t0 )) s)"
     cat "$log"
     p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
     f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
@@ -41,8 +43,10 @@ done
 for t in "$here"/py/test_*.py; do
     [ -f "$t" ] || continue
     echo "== $(basename "$t")"
+    t0=$(date +%s)
     "$PYTHON" "$t" >"$log" 2>&1
     rc=$?
+    echo "   ($(( $(date +%s) - t0 )) s)"
     cat "$log"
     # Python suites print "PASS name" / "FAIL name" per check.
     p=$(grep -cE '^PASS ' "$log")

@@ -10,11 +10,12 @@ mkdir -p "$out"
 model="$out/demo_irv2_224.iqsw"
 if [ ! -f "$model" ]; then
     echo "== generating the demo network (InceptionResNetV2 224, UNTRAINED deterministic weights)"
-    "$PYTHON" "$root/tests/gen/gen_graph.py" --arch irv2 --style tf2 --size 224 --classes 3 \
-        --seed 1 --calib-dir "$root/samples" --out "$out/demo_irv2_224.pb"
+    IQS_PHOTO_DIR="$root/samples" "$PYTHON" "$root/tests/gen/gen_graph.py" --arch irv2 --style tf2 \
+        --size 224 --classes 3 --seed 1 --cache-dir "$out/cache" --out "$out/demo_irv2_224.pb"
     "$root/$BUILD/bin/convert_pb" "$out/demo_irv2_224.pb" "$model"
+    rm -f "$out/demo_irv2_224.pb"
 fi
 echo "== iqs sort samples/ (classic detectors)"
-"$root/$BUILD/bin/iqs" sort "$root/samples" || true
+"$root/$BUILD/bin/iqs" sort "$root/samples"
 echo "== iqs classify with the demo network (untrained: labels are not meaningful)"
 "$root/$BUILD/bin/iqs" classify --model "$model" "$root"/samples/*.jpg

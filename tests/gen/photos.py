@@ -12,6 +12,9 @@ import numpy as np
 
 
 def photo_dir(shared=None):
+    # IQS_PHOTO_DIR (the demo points it at the repository's samples/) wins.
+    if os.environ.get("IQS_PHOTO_DIR"):
+        return os.environ["IQS_PHOTO_DIR"]
     shared = shared or os.environ.get("IQS_SHARED")
     if not shared:
         here = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +31,8 @@ def photo_paths(shared=None):
 def calibration_paths(shared=None, count=8):
     """The fixed calibration subset: the first `count` photos in sorted name order."""
     paths = photo_paths(shared)
+    if os.environ.get("IQS_PHOTO_DIR") and len(paths) >= 4:
+        count = min(count, len(paths))  # the demo's smaller bundled set
     if len(paths) < count:
         raise RuntimeError("need %d calibration photos in %s, found %d" % (count, photo_dir(shared), len(paths)))
     return paths[:count]
