@@ -65,7 +65,13 @@ STATIC := $(BUILD)/lib/libiqs.a
 SHARED := $(BUILD)/lib/libiqs.so.$(VERSION_MAJOR)
 
 .PHONY: all lib tools test bench install clean models
+# The tools need files and the heap: STDIO=0 / MALLOC=0 builds are library-only
+# (their tests are `make embedded-test` and `make firmware-check`, mk/embedded.mk).
+ifeq ($(STDIO)$(MALLOC),11)
 all: lib tools
+else
+all: lib
+endif
 
 lib: $(STATIC) $(SHARED) $(BUILD)/lib/iqs.pc
 tools: $(TOOL_BIN)

@@ -19,6 +19,8 @@ struct iqs_model {
     uint32_t in_h, in_w;     /* input size in use                       */
     int bgr;                 /* feed B,G,R planes instead of R,G,B      */
     const char *labels[IQS_MAX_CLASSES];
+    int in_caller_mem;       /* placed by iqs_model_init_static: close
+                                frees nothing                           */
 #if IQS_STDIO
     iqs_mapping map;         /* the file mapping when opened by path    */
     int owns_map;

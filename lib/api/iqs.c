@@ -3,13 +3,18 @@
  * cycle, and the glue from a validated weights file (format) to a planned
  * network (net) and the preprocessing (image).
  *
- * A model is one allocation: the iqs_model struct, the layer table with
- * resolved weight pointers, and the planner's scratch. Weights stay where
+ * A model is one block: the iqs_model struct, the layer table with
+ * resolved weight pointers, and the planner's scratch. iqs_model_open*
+ * callocs it (MALLOC=1 builds only); iqs_model_init_static places it in
+ * caller memory sized by iqs_model_static_size (zstd's static-context
+ * pattern), which is the only opener of MALLOC=0 builds. Weights stay where
  * they are (mmap or caller memory). iqs_classify uses only the caller's
  * workspace.
  */
-#include <stdlib.h>
 #include <string.h>
+#if IQS_MALLOC
+#include <stdlib.h>
+#endif
 
 #include "api/internal.h"
 #include "base/common.h"
@@ -68,17 +73,15 @@ static iqs_status load_layers(iqs_model *m, iqsw_layer *flat, iqs_diag *diag)
     return IQS_OK;
 }
 
-static iqs_status open_view(const void *data, size_t size,
-                            const iqs_open_options *opt, iqs_model **out,
-                            iqs_diag *diag)
+/* Validates the weights (format reader, then the header fields this
+ * runtime supports) and settles the input size. Touches no model memory, so
+ * the size query and both openers share it. */
+static iqs_status check_view(const void *data, size_t size, const iqs_open_options *opt,
+                             unsigned rflags, iqsw_view *v, uint32_t *in_h, uint32_t *in_w,
+                             iqs_diag *diag)
 {
-    iqsw_view v;
-    iqs_model *m = NULL;
-    iqs_status st;
-    unsigned rflags = (opt->flags & IQS_OPEN_SKIP_DATA_CRC) ? IQSW_READ_SKIP_DATA_CRC : 0;
-
-    IQS_TRY(iqs_iqsw_open(data, size, rflags, &v, diag));
-    const iqsw_header *h = &v.h;
+    IQS_TRY(iqs_iqsw_open(data, size, rflags, v, diag));
+    const iqsw_header *h = &v->h;
     if (!iqs_arch_name(h->arch))
         return iqs_diag_set(diag, IQS_E_UNSUPPORTED, "unknown architecture id %u", h->arch);
     if (h->input_c != 3 || h->resize != IQSW_RESIZE_NEAREST_EXACT ||
@@ -102,37 +105,129 @@ static iqs_status open_view(const void *data, size_t size,
         iw > IQSW_MAX_INPUT_SIDE)
         return iqs_diag_set(diag, IQS_E_ARG, "input size %ux%u outside %u..%u",
                             ih, iw, MIN_INPUT_SIDE, IQSW_MAX_INPUT_SIDE);
+    *in_h = ih;
+    *in_w = iw;
+    return IQS_OK;
+}
 
+/* Fills a zeroed model_bytes(n) block m from a checked view: layer table,
+ * plan, labels. Allocates nothing; on failure the caller releases m. */
+static iqs_status build_model(iqs_model *m, const iqsw_view *v, uint32_t ih, uint32_t iw,
+                              const iqs_open_options *opt, iqs_diag *diag)
+{
+    const iqsw_header *h = &v->h;
     const uint32_t n = h->layer_count;
-    m = calloc(1, model_bytes(n));
-    if (!m)
-        return iqs_diag_set(diag, IQS_E_NOMEM, "cannot allocate the model (%u layers)", n);
-    m->view = v;
+    m->view = *v;
     m->in_h = ih;
     m->in_w = iw;
     m->bgr = (h->order == IQSW_ORDER_BGR) != ((opt->flags & IQS_OPEN_FEED_BGR) != 0);
     char *mem = (char *)m + iqs_align_up(sizeof(iqs_model), 64);
     iqs_net_init(&m->net, n, mem);
     iqsw_layer *flat = (iqsw_layer *)(mem + iqs_net_mem_size(n));
-    st = load_layers(m, flat, diag);
-    if (st != IQS_OK)
-        goto fail;
-    st = iqs_net_plan(&m->net, ih, iw, diag);
-    if (st != IQS_OK)
-        goto fail;
-    if (m->net.layers[n - 1].c != h->classes) {
-        st = iqs_diag_set(diag, IQS_E_FORMAT, "head has %u outputs, header says %u classes",
-                          m->net.layers[n - 1].c, h->classes);
-        goto fail;
-    }
+    IQS_TRY(load_layers(m, flat, diag));
+    IQS_TRY(iqs_net_plan(&m->net, ih, iw, diag));
+    if (m->net.layers[n - 1].c != h->classes)
+        return iqs_diag_set(diag, IQS_E_FORMAT, "head has %u outputs, header says %u classes",
+                            m->net.layers[n - 1].c, h->classes);
     /* Labels: consecutive NUL-terminated strings, validated by the reader. */
     const char *lab = iqs_iqsw_string(&m->view, h->labels);
     for (uint32_t k = 0; k < h->classes; k++) {
         m->labels[k] = lab;
         lab += strlen(lab) + 1;
     }
-    *out = m;
     iqs_diag_ok(diag);
+    return IQS_OK;
+}
+
+static unsigned read_flags(const iqs_open_options *opt)
+{
+    return (opt->flags & IQS_OPEN_SKIP_DATA_CRC) ? IQSW_READ_SKIP_DATA_CRC : 0;
+}
+
+/* Common argument checks of the memory openers and the static pair. */
+static iqs_status check_weights_arg(const void *data, size_t size, iqs_diag *diag)
+{
+    if (!data || size == 0)
+        return iqs_diag_set(diag, IQS_E_ARG, "no data");
+    if (((uintptr_t)data & 63u) != 0)
+        return iqs_diag_set(diag, IQS_E_ARG, "weights buffer is not 64-byte aligned");
+    return IQS_OK;
+}
+
+/* Bytes of caller memory a static model needs: the block plus slack to
+ * align it to 64 bytes, whatever the caller's alignment. */
+static size_t static_bytes(uint32_t n)
+{
+    return model_bytes(n) + 63u;
+}
+
+IQS_API iqs_status iqs_model_static_size(const void *weights, size_t size,
+                                         const iqs_open_options *opt, size_t *bytes,
+                                         iqs_diag *diag)
+{
+    iqs_open_options dflt;
+    iqsw_view v;
+    uint32_t ih, iw;
+    if (!bytes)
+        return iqs_diag_set(diag, IQS_E_ARG, "bytes is NULL");
+    *bytes = 0;
+    IQS_TRY(check_weights_arg(weights, size, diag));
+    if (!opt) {
+        iqs_open_options_init(&dflt);
+        opt = &dflt;
+    }
+    /* The size depends on the tables only: the data CRC is left to init. */
+    IQS_TRY(check_view(weights, size, opt, IQSW_READ_SKIP_DATA_CRC, &v, &ih, &iw, diag));
+    *bytes = static_bytes(v.h.layer_count);
+    iqs_diag_ok(diag);
+    return IQS_OK;
+}
+
+IQS_API iqs_status iqs_model_init_static(void *mem, size_t mem_size, const void *weights,
+                                         size_t size, const iqs_open_options *opt,
+                                         iqs_model **out, iqs_diag *diag)
+{
+    iqs_open_options dflt;
+    iqsw_view v;
+    uint32_t ih, iw;
+    if (!out)
+        return iqs_diag_set(diag, IQS_E_ARG, "out is NULL");
+    *out = NULL;
+    if (!mem)
+        return iqs_diag_set(diag, IQS_E_ARG, "mem is NULL");
+    IQS_TRY(check_weights_arg(weights, size, diag));
+    if (!opt) {
+        iqs_open_options_init(&dflt);
+        opt = &dflt;
+    }
+    IQS_TRY(check_view(weights, size, opt, read_flags(opt), &v, &ih, &iw, diag));
+    const size_t need = static_bytes(v.h.layer_count);
+    if (mem_size < need)
+        return iqs_diag_set(diag, IQS_E_NOMEM,
+                            "model memory is %zu bytes, this model needs %zu", mem_size, need);
+    iqs_model *m = (iqs_model *)(((uintptr_t)mem + 63u) & ~(uintptr_t)63u);
+    memset(m, 0, model_bytes(v.h.layer_count));
+    m->in_caller_mem = 1;
+    IQS_TRY(build_model(m, &v, ih, iw, opt, diag));
+    *out = m;
+    return IQS_OK;
+}
+
+#if IQS_MALLOC
+static iqs_status open_view(const void *data, size_t size, const iqs_open_options *opt,
+                            iqs_model **out, iqs_diag *diag)
+{
+    iqsw_view v;
+    uint32_t ih, iw;
+    IQS_TRY(check_view(data, size, opt, read_flags(opt), &v, &ih, &iw, diag));
+    const uint32_t n = v.h.layer_count;
+    iqs_model *m = calloc(1, model_bytes(n));
+    if (!m)
+        return iqs_diag_set(diag, IQS_E_NOMEM, "cannot allocate the model (%u layers)", n);
+    iqs_status st = build_model(m, &v, ih, iw, opt, diag);
+    if (st != IQS_OK)
+        goto fail;
+    *out = m;
     return IQS_OK;
 fail:
     free(m);
@@ -147,10 +242,7 @@ IQS_API iqs_status iqs_model_open_memory_ex(const void *data, size_t size,
     if (!out)
         return iqs_diag_set(diag, IQS_E_ARG, "out is NULL");
     *out = NULL;
-    if (!data || size == 0)
-        return iqs_diag_set(diag, IQS_E_ARG, "no data");
-    if (((uintptr_t)data & 63u) != 0)
-        return iqs_diag_set(diag, IQS_E_ARG, "weights buffer is not 64-byte aligned");
+    IQS_TRY(check_weights_arg(data, size, diag));
     if (!opt) {
         iqs_open_options_init(&dflt);
         opt = &dflt;
@@ -201,17 +293,21 @@ IQS_API iqs_status iqs_model_open(const char *path, unsigned flags, iqs_model **
     o.flags = flags;
     return iqs_model_open_ex(path, &o, out, diag);
 }
-#endif
+#endif /* IQS_STDIO */
+#endif /* IQS_MALLOC */
 
 IQS_API void iqs_model_close(iqs_model *m)
 {
-    if (!m)
+    /* A static model lives in caller memory and never owns a mapping. */
+    if (!m || m->in_caller_mem)
         return;
+#if IQS_MALLOC
 #if IQS_STDIO
     if (m->owns_map)
         iqs_io_unmap(&m->map);
 #endif
     free(m);
+#endif
 }
 
 IQS_API size_t iqs_workspace_size(const iqs_model *m)

@@ -12,7 +12,7 @@
 
 #include "detect/detect.h"
 
-#if IQS_STDIO
+#if IQS_STDIO && IQS_MALLOC
 #include "io/io.h"
 
 IQS_API iqs_status iqs_assess_file(const char *path,
