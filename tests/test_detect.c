@@ -654,14 +654,20 @@ static void test_degenerate_images(void **state)
                 check_scores_defined(&a);
                 /* A flat picture is all blur, never NaN (digiKam: 0/0). */
                 assert_float_equal(a.blur, 1.0f, 0);
-                /* Flat: no noise beyond the sigmoid's floor. */
-                assert_float_equal(a.noise, 1.0 / (1.0 + exp(18.0 / 7.0)),
-                                   1e-6);
+                /* Flat: no noise (digiKam: the sigmoid's floor). */
+                if (p == IQS_PROFILE_DIGIKAM)
+                    assert_float_equal(a.noise,
+                                       1.0 / (1.0 + exp(18.0 / 7.0)), 1e-6);
+                else
+                    assert_true(a.noise < 0.1f);
                 if (c == 0)
-                    assert_float_equal(a.underexposure, 1.0f, 1e-6);
-                if (c == 1) /* 255: over only when clipped ones count */
-                    assert_float_equal(a.overexposure, p == 0 ? 1.0f : 0.0f,
-                                       1e-6);
+                    assert_true(a.underexposure >= 0.999f);
+                if (c == 1 && p == IQS_PROFILE_DIGIKAM) /* 255 is normal */
+                    assert_float_equal(a.overexposure, 0.0f, 1e-6);
+                if (c == 1 && p == IQS_PROFILE_DEFAULT) /* all clipped */
+                    assert_true(a.overexposure >= 0.999f);
+                if (p == IQS_PROFILE_DEFAULT) /* no 8x8 blocking */
+                    assert_float_equal(a.compression, 0.0f, 0);
                 free(px);
             }
     {
@@ -765,8 +771,14 @@ static void test_png16_via_decoder(void **state)
     assert_int_equal(iqs_assess_file(path, &o, &a, NULL), IQS_OK);
     check_scores_defined(&a);
     assert_int_equal(a.preview_width, w);
-    /* Half the picture is 65535 -> 255: over-exposed in DEFAULT. */
-    assert_true(a.overexposure > 0.9f);
+    /* Half the picture is 65535 -> 255: half clipped is strongly
+     * over-exposed in DEFAULT, and the reason says so. */
+    print_message("16-bit PNG, DEFAULT: over %.3f, %s\n",
+                  (double)a.overexposure, a.reason);
+    assert_true(a.overexposure > 0.8f);
+    /* 40x30: too few 8x8 blocks to tell blocking from its one hard edge,
+     * so DEFAULT measures none (the edge alone would read as blocking). */
+    assert_float_equal(a.compression, 0.0f, 0);
     iqs_assess_options_init(&o, IQS_PROFILE_DIGIKAM);
     assert_int_equal(iqs_assess_file(path, &o, &a, NULL), IQS_OK);
     check_scores_defined(&a);
@@ -776,6 +788,164 @@ static void test_png16_via_decoder(void **state)
     free(raw);
     free(z);
     free(png);
+}
+
+
+/* ------------------------------------------ calibrated (DEFAULT) maths */
+
+static void test_calibrated_measures(void **state)
+{
+    const int W = 256, H = 256;
+    uint8_t *g = malloc((size_t)W * H), *rgb = malloc((size_t)W * H * 3);
+    void *scr = malloc(iqs_blur_width_scratch(W, H) +
+                       iqs_noise_sigma_scratch(W, H));
+    double prev = 0;
+    int x, y, k;
+    (void)state;
+
+    /* Blockiness, by hand: one vertical step of 10 between columns 7 and
+     * 8 of a 16x16 picture. Rows: phase 7 mean 10, its neighbours 0;
+     * columns: no step. (10 + 0 + 2) / (0 + 0 + 2) = 6. */
+    for (y = 0; y < 16; y++)
+        for (x = 0; x < 16; x++)
+            g[y * 16 + x] = (uint8_t)(x < 8 ? 100 : 90);
+    assert_float_equal(iqs_compression_blockiness(g, 16, 16), 6.0, 1e-12);
+    /* A ramp has equal steps everywhere: no blocking. */
+    for (y = 0; y < 64; y++)
+        for (x = 0; x < 64; x++)
+            g[y * 64 + x] = (uint8_t)(2 * x + y);
+    assert_float_equal(iqs_compression_blockiness(g, 64, 64), 1.0, 1e-12);
+    assert_float_equal(iqs_compression_blockiness(g, 15, 15), 1.0, 0);
+    /* Random flat 8x8 blocks, on the grid and shifted by 3: the grid is
+     * found at any phase. */
+    for (k = 0; k < 2; k++) {
+        const int off = k ? 3 : 0;
+        double r;
+        rng_state = 99;
+        {
+            uint8_t blk[10][10];
+            for (y = 0; y < 10; y++)
+                for (x = 0; x < 10; x++)
+                    blk[y][x] = (uint8_t)(rnd() & 255);
+            for (y = 0; y < 64; y++)
+                for (x = 0; x < 64; x++)
+                    g[y * 64 + x] = blk[(y + off) / 8][(x + off) / 8];
+        }
+        r = iqs_compression_blockiness(g, 64, 64);
+        assert_true(r > 20.0); /* steps only at boundaries */
+    }
+
+    /* Noise: flat gray is 0; flat + N(0, 8^2) reads about 8 with or
+     * without strong texture on half of the picture (the flattest blocks
+     * decide). Immerkaer's estimate is unbiased per block, but their 10th
+     * percentile sits about 1.3 block-standard-deviations below the mean:
+     * some 10% low at 16x16 blocks. */
+    memset(g, 128, (size_t)W * H);
+    assert_float_equal(iqs_noise_sigma(g, W, H, scr), 0.0, 0);
+    for (k = 0; k < 2; k++) {
+        double sg;
+        rng_state = 7;
+        for (y = 0; y < H; y++)
+            for (x = 0; x < W; x++) {
+                double v = 128 + 8 * gauss();
+                if (k && x < W / 2)
+                    v += ((x / 2 + y / 3) & 1) ? 60 : -60;
+                g[y * W + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+            }
+        sg = iqs_noise_sigma(g, W, H, scr);
+        print_message("noise sigma of N(0, 8^2)%s: %.3f\n",
+                      k ? " + texture" : "", sg);
+        assert_true(sg > 6.6 && sg < 8.4);
+    }
+    assert_float_equal(iqs_noise_sigma(g, 2, 2, scr), 0.0, 0);
+
+    /* Edge width: vertical bars 32 px wide blurred by a gaussian of sigma
+     * s (a sum of erf steps) measure about s, and more blur measures
+     * wider; a flat picture has no edge (-1). The bars put the edge cores
+     * in the strongest 5% (a lone edge would bring its tails in). The
+     * Sobel difference adds its own ~0.8 px in quadrature. */
+    for (k = 0; k < 3; k++) {
+        const double s = k == 0 ? 1.0 : k == 1 ? 2.0 : 4.0;
+        double wd;
+        for (y = 0; y < H; y++)
+            for (x = 0; x < W; x++) {
+                double e = 0;
+                int j;
+                for (j = 0; j <= W / 32; j++) /* edges at 16 + 32 j */
+                    e += ((j & 1) ? -1 : 1) * 0.5 *
+                         (1 + erf((x - 16 - 32 * j + 0.5) / (s * sqrt(2))));
+                e = e < 0 ? 0 : e > 1 ? 1 : e;
+                g[y * W + x] = (uint8_t)lround(40 + 160 * e);
+            }
+        wd = iqs_blur_edge_width(g, W, H, scr);
+        print_message("edge width of a sigma %.1f edge: %.3f\n", s, wd);
+        assert_true(wd >= s && wd < 1.35 * s);
+        assert_true(wd > prev);
+        prev = wd;
+    }
+    memset(g, 77, (size_t)W * H);
+    assert_float_equal(iqs_blur_edge_width(g, W, H, scr), -1.0, 0);
+
+    /* Exposure measures, by hand: gray 0..99, two pixels with a clipped
+     * channel. 5th percentile: 5 of 100 pixels lie below 4.5 (bin 4 holds
+     * the 5th, interpolated to its upper edge); 99th: 98.5. */
+    {
+        double clip, sh, hi;
+        memset(rgb, 0, 300);
+        for (k = 0; k < 100; k++)
+            g[k] = (uint8_t)k;
+        rgb[0] = 254;
+        rgb[5] = 255;
+        iqs_exposure_measures(rgb, g, 100, &clip, &sh, &hi);
+        assert_float_equal(clip, 0.02, 1e-12);
+        assert_float_equal(sh, 4.5, 1e-9);
+        assert_float_equal(hi, 98.5, 1e-9);
+    }
+
+    /* Score mappings: defined, in [0,1], monotone, sharp / clean values
+     * Accepted (< 0.4) and severe ones Rejected (> 0.9). */
+    assert_float_equal(iqs_calib_blur(-1), 1.0f, 0);
+    assert_true(iqs_calib_blur(1.0) < 0.4f && iqs_calib_blur(12) > 0.9f);
+    assert_true(iqs_calib_blur(2.0) < iqs_calib_blur(3.0));
+    assert_true(iqs_calib_noise(1.0) < 0.4f && iqs_calib_noise(20) > 0.9f);
+    assert_true(iqs_calib_noise(5) < iqs_calib_noise(6));
+    assert_float_equal(iqs_calib_compression(1.0), 0.0f, 0);
+    assert_true(iqs_calib_compression(1.5) < iqs_calib_compression(1.6));
+    assert_true(iqs_calib_compression(4.0) > 0.9f);
+    assert_true(iqs_calib_over(0.01, 10) < 0.4f);
+    assert_true(iqs_calib_over(0.7, 120) > 0.9f);
+    assert_true(iqs_calib_over(0.2, 10) < iqs_calib_over(0.2, 30));
+    assert_true(iqs_calib_under(250) < 0.4f && iqs_calib_under(90) > 0.9f);
+    assert_true(iqs_calib_under(170) > iqs_calib_under(180));
+
+    /* The worst-criterion calculator: one severe score rejects whatever
+     * the others are; a weight of 50 halves that criterion's damage. */
+    {
+        const float sc[3] = { 0.95f, 0.1f, 0.0f }, w[3] = { 100, 100, 100 };
+        const float wh[3] = { 50, 100, 100 };
+        const int en[3] = { 1, 1, 1 }, none[3] = { 0, 0, 0 };
+        float q = iqs_verdict_quality_worst(sc, w, en, 3);
+        assert_float_equal(q, 5.0f, 1e-4);
+        assert_int_equal(iqs_verdict_label(q, 10, 60), IQS_LABEL_REJECTED);
+        q = iqs_verdict_quality_worst(sc, wh, en, 3);
+        assert_float_equal(q, 52.5f, 1e-4);
+        assert_int_equal(iqs_verdict_label(q, 10, 60), IQS_LABEL_PENDING);
+        assert_true(iqs_verdict_quality_worst(sc, w, none, 3) < 0);
+    }
+
+    /* Profiles pick the scoring; the option is checked. */
+    {
+        iqs_assess_options o;
+        iqs_assess_options_init(&o, IQS_PROFILE_DEFAULT);
+        assert_int_equal(o.scoring, IQS_SCORING_CALIBRATED);
+        iqs_assess_options_init(&o, IQS_PROFILE_DIGIKAM);
+        assert_int_equal(o.scoring, IQS_SCORING_DIGIKAM);
+        o.scoring = (iqs_scoring)7;
+        assert_int_equal(iqs_assess_workspace_size(64, 64, &o), 0);
+    }
+    free(g);
+    free(rgb);
+    free(scr);
 }
 
 /* ------------------------------------------------- digiKam's test set */
@@ -1065,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_api_arguments),
         cmocka_unit_test(test_degenerate_images),
         cmocka_unit_test(test_png16_via_decoder),
+        cmocka_unit_test(test_calibrated_measures),
     };
     const struct CMUnitTest data[] = {
         cmocka_unit_test(test_digikam_labels),

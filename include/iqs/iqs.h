@@ -292,9 +292,10 @@ typedef enum iqs_label {
 IQS_API const char *iqs_label_name(iqs_label label);
 
 /* Profiles: named sets of options (see docs/verdict.md).
- * DIGIKAM reproduces digiKam's labels, quirks included. DEFAULT keeps the
- * same detectors with the accidents fixed (correct luma, exact preview
- * averaging, clipped 255 highlights counted as over-exposed). */
+ * DIGIKAM reproduces digiKam's labels, quirks included. DEFAULT fixes the
+ * accidents (correct luma, exact preview averaging) and uses the
+ * CALIBRATED scoring (iqs_scoring), which keeps good photos and rejects
+ * damaged ones. */
 typedef enum iqs_profile {
     IQS_PROFILE_DEFAULT = 0,
     IQS_PROFILE_DIGIKAM = 1
@@ -311,6 +312,19 @@ typedef enum iqs_profile {
                                          like libjpeg's DCT scaling         */
 #define IQS_QUIRK_CLIPPED_NORMAL 0x8u /* exposure: 255 is not over-exposed  */
 #define IQS_QUIRKS_DIGIKAM 0xfu
+
+/* Which maths the detectors and the calculator use (docs/verdict.md).
+ * DIGIKAM: digiKam's four detectors and its weighted calculator (a weight
+ * x punish_factor for a score above punish_above).
+ * CALIBRATED: detectors calibrated on graded photo ladders (edge width,
+ * noise in flat areas, 8x8 blocking, clipped highlights / lifted shadows and
+ * highlight level), each score 0.4 at the Accepted and 0.9 at the Rejected
+ * limit, and quality = (1 - the worst weighted score) x 100, so one severe
+ * damage rejects. punish_* are not used. */
+typedef enum iqs_scoring {
+    IQS_SCORING_DIGIKAM = 0,
+    IQS_SCORING_CALIBRATED = 1
+} iqs_scoring;
 
 /* Options of iqs_assess. Initialise with iqs_assess_options_init, then
  * change fields. */
@@ -332,6 +346,8 @@ typedef struct iqs_assess_options {
     int rejected_threshold; /* (int)quality <= this: Rejected (10)         */
     int accepted_threshold; /* (int)quality > this: Accepted (60), else
                                Pending                                     */
+    iqs_scoring scoring;    /* detector maths and calculator: CALIBRATED
+                               (DEFAULT profile) or DIGIKAM               */
 } iqs_assess_options;
 
 /* Fills *opt with the profile's values (unknown profiles: DEFAULT). */
@@ -342,12 +358,16 @@ IQS_API void iqs_assess_options_init(iqs_assess_options *opt,
  * never NaN; a detector that did not run scores 0. */
 typedef struct iqs_assessment {
     unsigned detectors;   /* IQS_DETECT_* bits of the detectors that ran   */
-    float blur;           /* blurred fraction of the counted pixels        */
-    float noise;          /* sigmoid of the estimated noise variance       */
+    float blur;           /* CALIBRATED: from the edge width; DIGIKAM:
+                             blurred fraction of the counted pixels        */
+    float noise;          /* CALIBRATED: from the noise std in flat areas;
+                             DIGIKAM: sigmoid of the noise variance        */
     float exposure;       /* max(overexposure, underexposure)              */
-    float overexposure;
-    float underexposure;
-    float compression;    /* blockiness / flatness                         */
+    float overexposure;   /* CALIBRATED: clipped highlights + lifted
+                             shadows; DIGIKAM: bright histogram bands      */
+    float underexposure;  /* CALIBRATED: how dark the highlights are;
+                             DIGIKAM: dark histogram bands                 */
+    float compression;    /* CALIBRATED: 8x8 blocking; DIGIKAM: flatness   */
     float quality;        /* 0..100 from the weighted scores; -1 if none ran */
     iqs_label technical;  /* label of the detectors alone                  */
     iqs_label network;    /* label from the network (iqs_verdict_combine),

@@ -8,6 +8,14 @@
  * largest of the preview scaler's and the detectors' needs (they run one at
  * a time). Everything is validated before the first pixel is touched; once
  * the detectors start nothing can fail.
+ *
+ * Two scorings (iqs_scoring): DIGIKAM runs digiKam's detector maths and
+ * calculator; CALIBRATED (the DEFAULT profile) runs the calibrated measures
+ * of detect.h, maps them with calib.c and lets the worst criterion decide.
+ * Calibrated compression looks at the source pixels, not the preview: the
+ * 8x8 grid of a JPEG larger than the preview is gone after area averaging,
+ * so a central window of at most COMP_WINDOW x COMP_WINDOW source pixels is
+ * converted to gray in the scratch and measured there.
  */
 #include <math.h>
 #include <string.h>
@@ -16,6 +24,10 @@
 
 #define HOUGH_ANGLES_DIGIKAM 900
 #define HOUGH_ANGLES_DEFAULT 180
+#define COMP_WINDOW 1024
+#define COMP_MIN 64 /* no blocking measured below 64x64 (8x8 blocks) */
+/* Edge widths are reported at this long side (the ladders' sigma scale). */
+#define WIDTH_REF 1024.0
 
 IQS_API void iqs_assess_options_init(iqs_assess_options *opt,
                                      iqs_profile profile)
@@ -41,6 +53,8 @@ IQS_API void iqs_assess_options_init(iqs_assess_options *opt,
     opt->punish_factor = 20;
     opt->rejected_threshold = 10;
     opt->accepted_threshold = 60;
+    opt->scoring = opt->profile == IQS_PROFILE_DIGIKAM ? IQS_SCORING_DIGIKAM
+                                                       : IQS_SCORING_CALIBRATED;
 }
 
 static int weight_ok(float w)
@@ -57,14 +71,42 @@ static int options_ok(const iqs_assess_options *o)
            weight_ok(o->weight_noise) && weight_ok(o->weight_exposure) &&
            weight_ok(o->weight_compression) && o->punish_above >= 0 &&
            weight_ok(o->punish_factor) &&
-           o->rejected_threshold <= o->accepted_threshold;
+           o->rejected_threshold <= o->accepted_threshold &&
+           (o->scoring == IQS_SCORING_DIGIKAM ||
+            o->scoring == IQS_SCORING_CALIBRATED);
 }
 
 typedef struct assess_plan {
     iqs_preview_plan pv;
     iqs_blur_params bp;
     size_t rgb, gray, scratch, total;
+    int win;                 /* calibrated compression on a source window */
+    int wx, wy, ww, wh;      /* its position and size                     */
+    iqs_preview_plan wpv;    /* conversion of the window (no scaling)     */
 } assess_plan;
+
+/* Central window of the source for the calibrated compression, its offsets
+ * multiples of 8 so that a JPEG's grid keeps its phase. */
+static int plan_window(int w, int h,
+                       assess_plan *ap, size_t *need)
+{
+    size_t n, t;
+    ap->win = 0;
+    if (ap->pv.pw == w && ap->pv.ph == h && ap->pv.pre == 1)
+        return 1; /* the preview is the source: measure it there */
+    ap->ww = w < COMP_WINDOW ? w : COMP_WINDOW;
+    ap->wh = h < COMP_WINDOW ? h : COMP_WINDOW;
+    ap->wx = ((w - ap->ww) / 2) & ~7;
+    ap->wy = ((h - ap->wh) / 2) & ~7;
+    if (!iqs_detect_preview_plan(ap->ww, ap->wh, 0, 0, &ap->wpv))
+        return 0;
+    n = (size_t)ap->ww * ap->wh;
+    t = iqs_align_up(4 * n, 64) + ap->wpv.scratch + 64;
+    ap->win = 1;
+    if (t > *need)
+        *need = t;
+    return 1;
+}
 
 static int plan_all(int w, int h, const iqs_assess_options *o, assess_plan *ap)
 {
@@ -80,19 +122,35 @@ static int plan_all(int w, int h, const iqs_assess_options *o, assess_plan *ap)
     ap->bp.nangle = o->hough_angles;
     ap->bp.motion = o->hough_angles > 0;
     need = ap->pv.scratch;
-    if (o->detectors & IQS_DETECT_BLUR) {
-        t = iqs_blur_scratch(ap->pv.pw, ap->pv.ph, &ap->bp);
-        if (!t)
+    ap->win = 0;
+    if (o->scoring == IQS_SCORING_CALIBRATED) {
+        /* P < 2^40 keeps these sums far from overflow. */
+        if (o->detectors & IQS_DETECT_BLUR) {
+            t = iqs_blur_width_scratch(ap->pv.pw, ap->pv.ph);
+            need = t > need ? t : need;
+        }
+        if (o->detectors & IQS_DETECT_NOISE) {
+            t = iqs_noise_sigma_scratch(ap->pv.pw, ap->pv.ph);
+            need = t > need ? t : need;
+        }
+        if ((o->detectors & IQS_DETECT_COMPRESSION) &&
+            !plan_window(w, h, ap, &need))
             return 0;
-        need = t > need ? t : need;
-    }
-    if (o->detectors & IQS_DETECT_NOISE) {
-        t = iqs_noise_scratch(ap->pv.pw, ap->pv.ph);
-        need = t > need ? t : need;
-    }
-    if (o->detectors & IQS_DETECT_COMPRESSION) {
-        t = iqs_compression_scratch(ap->pv.pw, ap->pv.ph);
-        need = t > need ? t : need;
+    } else {
+        if (o->detectors & IQS_DETECT_BLUR) {
+            t = iqs_blur_scratch(ap->pv.pw, ap->pv.ph, &ap->bp);
+            if (!t)
+                return 0;
+            need = t > need ? t : need;
+        }
+        if (o->detectors & IQS_DETECT_NOISE) {
+            t = iqs_noise_scratch(ap->pv.pw, ap->pv.ph);
+            need = t > need ? t : need;
+        }
+        if (o->detectors & IQS_DETECT_COMPRESSION) {
+            t = iqs_compression_scratch(ap->pv.pw, ap->pv.ph);
+            need = t > need ? t : need;
+        }
     }
     ap->rgb = 0;
     ap->gray = iqs_align_up(3 * P, 64);
@@ -129,10 +187,70 @@ static int image_ok(const iqs_image *img)
            iqs_add_ok(last, row, &last);
 }
 
+/* The calibrated detectors on the preview (rgb, gray: pw x ph); fills the
+ * scores of *out and *raw. */
+static void run_calibrated(const iqs_image *img, const assess_plan *ap,
+                           const iqs_assess_options *o, const uint8_t *rgb,
+                           const uint8_t *gray, void *scratch,
+                           iqs_assessment *out, iqs_calib_raw *raw)
+{
+    const int pw = ap->pv.pw, ph = ap->pv.ph;
+    const size_t P = (size_t)pw * ph;
+
+    if (o->detectors & IQS_DETECT_BLUR) {
+        double wdt = iqs_blur_edge_width(gray, pw, ph, scratch);
+        if (wdt > 0)
+            wdt *= WIDTH_REF / (double)(pw > ph ? pw : ph);
+        raw->edge_width = wdt;
+        out->blur = iqs_calib_blur(wdt);
+    }
+    if (o->detectors & IQS_DETECT_NOISE) {
+        raw->noise_sigma = iqs_noise_sigma(gray, pw, ph, scratch);
+        out->noise = iqs_calib_noise(raw->noise_sigma);
+    }
+    if (o->detectors & IQS_DETECT_EXPOSURE) {
+        iqs_exposure_measures(rgb, gray, P, &raw->clip, &raw->shadow,
+                              &raw->highlight);
+        out->overexposure = iqs_calib_over(raw->clip, raw->shadow);
+        out->underexposure = iqs_calib_under(raw->highlight);
+    }
+    if (o->detectors & IQS_DETECT_COMPRESSION) {
+        if ((ap->win ? ap->ww : pw) < COMP_MIN || (ap->win ? ap->wh : ph) <
+                                                      COMP_MIN) {
+            /* Too few blocks: one hard edge would read as blocking. */
+            raw->blockiness = 1.0;
+        } else if (ap->win) {
+            const int bpp = iqs_detect_bpp(img->format);
+            const size_t n = (size_t)ap->ww * ap->wh;
+            uint8_t *wrgb = scratch, *wgray = wrgb + 3 * n;
+            iqs_image v = *img;
+            v.data = (const uint8_t *)img->data + (size_t)ap->wy * img->stride +
+                     (size_t)ap->wx * bpp;
+            v.width = ap->ww;
+            v.height = ap->wh;
+            iqs_detect_preview(&v, &ap->wpv, 0,
+                               wrgb + iqs_align_up(4 * n, 64), wrgb);
+            iqs_detect_gray(wrgb, n, 0, wgray);
+            raw->blockiness = iqs_compression_blockiness(wgray, ap->ww, ap->wh);
+        } else {
+            raw->blockiness = iqs_compression_blockiness(gray, pw, ph);
+        }
+        out->compression = iqs_calib_compression(raw->blockiness);
+    }
+}
+
 IQS_API iqs_status iqs_assess(const iqs_image *img,
                               const iqs_assess_options *opt, void *workspace,
                               size_t workspace_size, iqs_assessment *out)
 {
+    return iqs_assess_raw(img, opt, workspace, workspace_size, out, NULL);
+}
+
+iqs_status iqs_assess_raw(const iqs_image *img, const iqs_assess_options *opt,
+                          void *workspace, size_t workspace_size,
+                          iqs_assessment *out, iqs_calib_raw *raw)
+{
+    iqs_calib_raw rdummy;
     iqs_assess_options def;
     assess_plan ap;
     uint8_t *ws, *rgb, *gray;
@@ -140,6 +258,9 @@ IQS_API iqs_status iqs_assess(const iqs_image *img,
     size_t P;
     int pw, ph;
 
+    if (!raw)
+        raw = &rdummy;
+    memset(raw, 0, sizeof *raw);
     if (!out)
         return IQS_E_ARG;
     memset(out, 0, sizeof *out);
@@ -172,6 +293,13 @@ IQS_API iqs_status iqs_assess(const iqs_image *img,
     out->preview_height = ph;
     out->detectors = opt->detectors;
 
+    if (opt->scoring == IQS_SCORING_CALIBRATED) {
+        run_calibrated(img, &ap, opt, rgb, gray, scratch, out, raw);
+        out->exposure = out->overexposure > out->underexposure
+                            ? out->overexposure
+                            : out->underexposure;
+        goto verdict;
+    }
     if (opt->detectors & IQS_DETECT_BLUR)
         out->blur = iqs_blur_score(rgb, gray, pw, ph, &ap.bp, scratch);
     if (opt->detectors & IQS_DETECT_NOISE)
@@ -188,7 +316,7 @@ IQS_API iqs_status iqs_assess(const iqs_image *img,
     if (opt->detectors & IQS_DETECT_COMPRESSION)
         out->compression = iqs_compression_score(rgb, gray, pw, ph, scratch);
 
-    {
+verdict: {
         const float scores[4] = { out->blur, out->noise, out->exposure,
                                   out->compression };
         const float weights[4] = { opt->weight_blur, opt->weight_noise,
@@ -198,9 +326,11 @@ IQS_API iqs_status iqs_assess(const iqs_image *img,
                             (opt->detectors & IQS_DETECT_NOISE) != 0,
                             (opt->detectors & IQS_DETECT_EXPOSURE) != 0,
                             (opt->detectors & IQS_DETECT_COMPRESSION) != 0 };
-        out->quality = iqs_verdict_quality(scores, weights, en, 4,
-                                           opt->punish_above,
-                                           opt->punish_factor);
+        out->quality =
+            opt->scoring == IQS_SCORING_CALIBRATED
+                ? iqs_verdict_quality_worst(scores, weights, en, 4)
+                : iqs_verdict_quality(scores, weights, en, 4,
+                                      opt->punish_above, opt->punish_factor);
     }
     out->technical = iqs_verdict_label(out->quality, opt->rejected_threshold,
                                        opt->accepted_threshold);

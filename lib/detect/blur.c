@@ -220,3 +220,137 @@ float iqs_blur_score(const uint8_t *rgb, const uint8_t *gray, int w, int h,
         return (float)((double)all_blurred / (double)P);
     return (float)((double)blurred / (double)counted);
 }
+
+/* ------------------------------------------------------------------------
+ * Calibrated blur (IQS_SCORING_CALIBRATED): edge width by re-blurring.
+ * A gaussian edge of width s has a peak gradient proportional to 1/s; after
+ * a further gaussian of sigma b it is 1/sqrt(s^2 + b^2). The ratio of the
+ * two, summed over the strongest edges, gives s whatever the contrast, and
+ * the strongest edges are where the subject is in focus: a smooth sky or a
+ * shallow-focus background has weak gradients and does not count.
+ */
+#define EW_SIGMA 4.0
+#define EW_RADIUS 12       /* 3 sigma */
+#define EW_TOP 0.05        /* strongest 5% of the pixels */
+#define EW_MIN_GRAD 1.0f   /* below one grey level per pixel: no edge */
+#define EW_MIN_PIXELS 16
+#define EW_BINS 2048       /* histogram of G in 1/8 steps, G <= 180.3 */
+
+size_t iqs_blur_width_scratch(int w, int h)
+{
+    return 3 * iqs_align_up((size_t)w * h * sizeof(float), 64) +
+           (size_t)EW_BINS * sizeof(uint32_t) + 64;
+}
+
+/* Sobel magnitude / 8 at (x, y) of a float picture, replicate border. */
+static inline float sobel_at(const float *a, int w, int h, int x, int y)
+{
+    const int xm = x > 0 ? x - 1 : 0, xp = x < w - 1 ? x + 1 : w - 1;
+    const float *r0 = a + (size_t)(y > 0 ? y - 1 : 0) * w;
+    const float *r1 = a + (size_t)y * w;
+    const float *r2 = a + (size_t)(y < h - 1 ? y + 1 : h - 1) * w;
+    const float gx = (r0[xp] - r0[xm]) + 2 * (r1[xp] - r1[xm]) +
+                     (r2[xp] - r2[xm]);
+    const float gy = (r2[xm] - r0[xm]) + 2 * (r2[x] - r0[x]) +
+                     (r2[xp] - r0[xp]);
+    return sqrtf(gx * gx + gy * gy) * 0.125f;
+}
+
+/* Separable gaussian (sigma EW_SIGMA, replicate border) of a into a, via
+ * tmp. */
+static void gauss_ew(float *a, int w, int h, float *tmp)
+{
+    float k[2 * EW_RADIUS + 1], s = 0;
+    int x, y, j;
+
+    for (j = -EW_RADIUS; j <= EW_RADIUS; j++) {
+        k[j + EW_RADIUS] = (float)exp(-0.5 * j * j / (EW_SIGMA * EW_SIGMA));
+        s += k[j + EW_RADIUS];
+    }
+    for (j = 0; j < 2 * EW_RADIUS + 1; j++)
+        k[j] /= s;
+    for (y = 0; y < h; y++) {
+        const float *src = a + (size_t)y * w;
+        float *restrict d = tmp + (size_t)y * w;
+        for (x = 0; x < w; x++) {
+            float acc = 0;
+            if (x >= EW_RADIUS && x < w - EW_RADIUS) {
+                for (j = 0; j < 2 * EW_RADIUS + 1; j++)
+                    acc += k[j] * src[x + j - EW_RADIUS];
+            } else {
+                for (j = 0; j < 2 * EW_RADIUS + 1; j++) {
+                    int xx = x + j - EW_RADIUS;
+                    xx = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
+                    acc += k[j] * src[xx];
+                }
+            }
+            d[x] = acc;
+        }
+    }
+    for (y = 0; y < h; y++) {
+        float *restrict d = a + (size_t)y * w;
+        memset(d, 0, (size_t)w * sizeof(float));
+        for (j = 0; j < 2 * EW_RADIUS + 1; j++) {
+            int yy = y + j - EW_RADIUS;
+            const float kj = k[j];
+            const float *src;
+            yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
+            src = tmp + (size_t)yy * w;
+            for (x = 0; x < w; x++)
+                d[x] += kj * src[x];
+        }
+    }
+}
+
+double iqs_blur_edge_width(const uint8_t *gray, int w, int h, void *scratch)
+{
+    const size_t P = (size_t)w * h;
+    const size_t fb = iqs_align_up(P * sizeof(float), 64);
+    uint8_t *base = scratch;
+    float *a = (float *)(void *)base;
+    float *g = (float *)(void *)(base + fb);
+    float *tmp = (float *)(void *)(base + 2 * fb);
+    uint32_t *hist = (uint32_t *)(void *)(base + 3 * fb);
+    double sf = 0, sc = 0, r2;
+    uint64_t above = 0, need;
+    float t;
+    size_t i;
+    int x, y, b;
+
+    for (i = 0; i < P; i++)
+        a[i] = gray[i];
+    memset(hist, 0, (size_t)EW_BINS * sizeof(uint32_t));
+    for (y = 0; y < h; y++)
+        for (x = 0; x < w; x++) {
+            const float v = sobel_at(a, w, h, x, y);
+            int bin = (int)(v * 8.0f);
+            g[(size_t)y * w + x] = v;
+            hist[bin < EW_BINS ? bin : EW_BINS - 1]++;
+        }
+    /* Threshold: lower edge of the bin where the top EW_TOP is reached. */
+    need = (uint64_t)ceil(EW_TOP * (double)P);
+    for (b = EW_BINS - 1; b > 0; b--) {
+        above += hist[b];
+        if (above >= need)
+            break;
+    }
+    t = (float)b / 8.0f;
+    if (t < EW_MIN_GRAD)
+        t = EW_MIN_GRAD;
+    gauss_ew(a, w, h, tmp);
+    above = 0;
+    for (y = 0; y < h; y++)
+        for (x = 0; x < w; x++) {
+            const float v = g[(size_t)y * w + x];
+            if (v < t)
+                continue;
+            sf += v;
+            sc += sobel_at(a, w, h, x, y);
+            above++;
+        }
+    if (above < EW_MIN_PIXELS || !(sc > 0))
+        return -1.0;
+    r2 = (sf / sc) * (sf / sc) - 1.0;
+    /* r <= 1 happens only for edges far wider than the probe; cap there. */
+    return EW_SIGMA / sqrt(r2 > 1e-4 ? r2 : 1e-4);
+}

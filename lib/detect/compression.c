@@ -78,3 +78,64 @@ float iqs_compression_score(const uint8_t *rgb, const uint8_t *gray, int w,
     s = (10.0 * (double)mc + 2.0 * (double)e) / (10.0 * (double)mc + (double)n);
     return (float)(s < 1.0 ? s : 1.0);
 }
+
+/* ------------------------------------------------------------------------
+ * Calibrated compression (IQS_SCORING_CALIBRATED): blocking at the 8x8 JPEG
+ * grid. A JPEG quantises each 8x8 block on its own, so the step between two
+ * pixels on either side of a block boundary grows with the quantisation
+ * while steps inside a block shrink. Mean |step| per grid phase: the phase
+ * with the largest mean is taken as the boundary (the grid of a cropped JPEG
+ * need not start at 0), its two neighbouring phases as the interior they
+ * are compared with. Flat areas give equal, small steps everywhere (ratio
+ * near 1), unlike digiKam's "equal to its median" count, which is flatness.
+ */
+static void phase_means(const uint64_t sum[8], const uint64_t cnt[8],
+                        double *b, double *n)
+{
+    double m[8];
+    int p, best = 0;
+    for (p = 0; p < 8; p++) {
+        m[p] = cnt[p] ? (double)sum[p] / (double)cnt[p] : 0.0;
+        if (m[p] > m[best])
+            best = p;
+    }
+    *b = m[best];
+    *n = 0.5 * (m[(best + 7) & 7] + m[(best + 1) & 7]);
+}
+
+double iqs_compression_blockiness(const uint8_t *gray, int w, int h)
+{
+    uint64_t hs[8] = { 0 }, hc[8] = { 0 }, vs[8] = { 0 }, vc[8] = { 0 };
+    double bh, nh, bv, nv;
+    int x, y, p;
+
+    if (w < 16 || h < 16)
+        return 1.0;
+    /* Rows: the step after pixel x belongs to phase x mod 8. */
+    for (y = 0; y < h; y++) {
+        const uint8_t *g = gray + (size_t)y * w;
+        uint32_t s[8] = { 0 };
+        for (x = 0; x + 1 < w; x++) {
+            const int d = g[x + 1] - g[x];
+            s[x & 7] += (uint32_t)(d < 0 ? -d : d);
+        }
+        for (p = 0; p < 8; p++) {
+            hs[p] += s[p];
+            hc[p] += (uint64_t)((w - 1 - p + 7) / 8);
+        }
+    }
+    /* Columns: the step after row y belongs to phase y mod 8. */
+    for (y = 0; y + 1 < h; y++) {
+        const uint8_t *g0 = gray + (size_t)y * w, *g1 = g0 + w;
+        uint64_t s = 0;
+        for (x = 0; x < w; x++) {
+            const int d = g1[x] - g0[x];
+            s += (uint32_t)(d < 0 ? -d : d);
+        }
+        vs[y & 7] += s;
+        vc[y & 7] += (uint64_t)w;
+    }
+    phase_means(hs, hc, &bh, &nh);
+    phase_means(vs, vc, &bv, &nv);
+    return (bh + bv + 2.0) / (nh + nv + 2.0);
+}

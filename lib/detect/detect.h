@@ -196,8 +196,71 @@ float iqs_compression_score(const uint8_t *rgb, const uint8_t *gray, int w,
 /* The block-edge map alone (1 = edge), for tests. */
 void iqs_compression_edges(const uint8_t *gray, int w, int h, uint8_t *edge);
 
+/* ------------------------------------------- calibrated (DEFAULT) maths */
+
+/* The raw measures of the calibrated detectors (IQS_SCORING_CALIBRATED),
+ * before their score mappings; docs/verdict.md gives each one's calibration.
+ * Filled by iqs_assess_raw for the detectors that ran. */
+typedef struct iqs_calib_raw {
+    double edge_width;  /* blur: edge width in px at a 1024 px long side,
+                           -1 when the picture has no edges              */
+    double noise_sigma; /* noise: std of the noise in flat areas (grey)   */
+    double blockiness;  /* compression: 8x8 grid step ratio, 1 = none     */
+    double clip;        /* exposure: fraction with a channel >= 254       */
+    double shadow;      /* exposure: 5th percentile of gray (0..255)      */
+    double highlight;   /* exposure: 99th percentile of gray (0..255)     */
+} iqs_calib_raw;
+
+/* Blur: edge width by re-blurring. G = Sobel magnitude (/8, replicate
+ * border) of the gray picture, G' the same after a gaussian of sigma 4; over
+ * the strongest 5% of edge pixels (G >= 1) r = sum G / sum G', and a
+ * gaussian edge of width s gives r = sqrt(s^2 + 16) / s, so
+ * s = 4 / sqrt(r^2 - 1). Returns s in pixels of this picture, or -1 when
+ * fewer than 16 pixels have G >= 1. scratch: iqs_blur_width_scratch bytes. */
+size_t iqs_blur_width_scratch(int w, int h);
+double iqs_blur_edge_width(const uint8_t *gray, int w, int h, void *scratch);
+
+/* Noise: Immerkaer's estimate (mean |I * [1 -2 1; -2 4 -2; 1 -2 1]| x
+ * sqrt(pi/2) / 6) per 16x16 block of the interior, over blocks whose mean
+ * gray is in [16, 239] (clipped areas hide noise), and the 10th percentile
+ * of those: the noise where the picture is flattest, so texture does not
+ * read as noise. All blocks when none qualifies; the whole interior when
+ * the picture has no block; 0 below 3x3. scratch: iqs_noise_sigma_scratch. */
+size_t iqs_noise_sigma_scratch(int w, int h);
+double iqs_noise_sigma(const uint8_t *gray, int w, int h, void *scratch);
+
+/* Compression: blocking at the 8x8 grid. Mean |step| between neighbours per
+ * grid phase (x mod 8), along rows and along columns; in each direction the
+ * phase with the largest mean is the block boundary B, its two neighbouring
+ * phases the interior N; returns (Bh + Bv + 2) / (Nh + Nv + 2) (1 = no
+ * blocking). 1.0 for pictures under 16x16. No scratch. */
+double iqs_compression_blockiness(const uint8_t *gray, int w, int h);
+
+/* Exposure measures of an RGB8 picture and its gray (n pixels, n > 0). */
+void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
+                           double *clip, double *shadow, double *highlight);
+
+/* Score mappings (calib.c): damage in [0,1], 0.4 at the Accepted limit and
+ * 0.9 at the Rejected limit of the calibration anchors. */
+float iqs_calib_blur(double edge_width_1024);
+float iqs_calib_noise(double sigma);
+float iqs_calib_compression(double blockiness);
+float iqs_calib_over(double clip, double shadow);
+float iqs_calib_under(double highlight);
+
+/* iqs_assess with the raw measures of the calibrated detectors as well
+ * (raw may be NULL; it is zeroed, then filled for the detectors that ran
+ * when opt->scoring is IQS_SCORING_CALIBRATED). For calibration tools. */
+iqs_status iqs_assess_raw(const iqs_image *img, const iqs_assess_options *opt,
+                          void *workspace, size_t workspace_size,
+                          iqs_assessment *out, iqs_calib_raw *raw);
+
 /* -------------------------------------------------------------- verdict */
 
+/* The calibrated calculator: quality = (1 - max over enabled criteria of
+ * min(1, score x weight / 100)) x 100; -1 when nothing is enabled. */
+float iqs_verdict_quality_worst(const float *scores, const float *weights,
+                                const int *enabled, int n);
 /* digiKam's calculator: quality from enabled scores and weights (each
  * weight multiplied by punish_factor when its score > punish_above),
  * (1 - weighted mean) * 100; -1 when nothing is enabled. */

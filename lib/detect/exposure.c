@@ -39,3 +39,42 @@ void iqs_exposure_scores(const uint8_t *gray, size_t n, int count255,
     *under = nu > 0 ? (float)((15.0 * (double)u + 6.0 * (double)du) / nu)
                     : 0.0f;
 }
+
+/* ------------------------------------------------------------------------
+ * Calibrated exposure measures (IQS_SCORING_CALIBRATED). Over-exposure
+ * blows highlights (any channel at 254-255: clipped colour is lost colour)
+ * and lifts the shadows; under-exposure pulls the highlights down, so the
+ * 99th percentile of gray says how far the brightest part of the picture
+ * is from white. Percentiles are interpolated inside their histogram bin,
+ * so they move continuously with a gain.
+ */
+static double percentile(const uint64_t hist[256], size_t n, double q)
+{
+    const double target = q * (double)n;
+    double cum = 0;
+    int v;
+    for (v = 0; v < 256; v++) {
+        if (hist[v] && cum + (double)hist[v] >= target) {
+            const double r = v - 0.5 + (target - cum) / (double)hist[v];
+            return r < 0 ? 0.0 : r > 255 ? 255.0 : r;
+        }
+        cum += (double)hist[v];
+    }
+    return 255.0;
+}
+
+void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
+                           double *clip, double *shadow, double *highlight)
+{
+    uint64_t hist[256] = { 0 }, c = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const uint8_t *p = rgb + 3 * i;
+        hist[gray[i]]++;
+        c += (p[0] >= 254) | (p[1] >= 254) | (p[2] >= 254);
+    }
+    *clip = (double)c / (double)n;
+    *shadow = percentile(hist, n, 0.05);
+    *highlight = percentile(hist, n, 0.99);
+}

@@ -184,3 +184,144 @@ double iqs_noise_variance(const uint8_t *gray, int w, int h, void *scratch)
     }
     return iqs_noise_fit(var, kurt, NB);
 }
+
+/* ------------------------------------------------------------------------
+ * Calibrated noise (IQS_SCORING_CALIBRATED): Immerkaer's fast estimate
+ * (J. Immerkaer, "Fast noise variance estimation", CVIU 1996) per block,
+ * read where the picture is flattest. The mask M = [1 -2 1; -2 4 -2;
+ * 1 -2 1] cancels planes and most smooth structure, so on a flat area
+ * mean |I * M| = 6 sigma sqrt(2 / pi) for gaussian noise of std sigma;
+ * texture and edges add to it, so the 10th percentile of the per-block
+ * values measures the noise and not the content.
+ */
+#define NS_BLOCK 16
+#define NS_PCT 0.10
+#define NS_LO 16   /* block mean range: clipped areas hide noise */
+#define NS_HI 239
+
+size_t iqs_noise_sigma_scratch(int w, int h)
+{
+    const size_t nb = (size_t)(w > 2 ? (w - 2) / NS_BLOCK : 0) *
+                      (size_t)(h > 2 ? (h - 2) / NS_BLOCK : 0);
+    /* per-block |.| and gray sums for one block row, then block values */
+    return 2 * (size_t)(w / NS_BLOCK + 1) * sizeof(uint64_t) +
+           2 * nb * sizeof(float) + 64;
+}
+
+/* The k-th smallest of v[0..n) (0-based), partially reordering v:
+ * Hoare's quickselect, middle pivot. No allocation (glibc's qsort may
+ * malloc, and iqs_assess must not). */
+static float select_k(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const float piv = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < piv)
+                i++;
+            while (v[j] > piv)
+                j--;
+            if (i <= j) {
+                const float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
+/* Sum of |I * M| over row y (1 <= y <= h-2), columns 1..w-2, added per
+ * block column into acc (columns past the last full block go to extra). */
+static void imm_row(const uint8_t *gray, int w, int y, uint64_t *acc,
+                    int nbx, uint64_t *extra)
+{
+    const uint8_t *r0 = gray + (size_t)(y - 1) * w, *r1 = r0 + w,
+                  *r2 = r1 + w;
+    int x;
+    for (x = 1; x <= w - 2; x++) {
+        const int v = r0[x - 1] - 2 * r0[x] + r0[x + 1] - 2 * r1[x - 1] +
+                      4 * r1[x] - 2 * r1[x + 1] + r2[x - 1] - 2 * r2[x] +
+                      r2[x + 1];
+        const int bx = (x - 1) / NS_BLOCK;
+        const uint64_t av = (uint64_t)(v < 0 ? -v : v);
+        if (bx < nbx)
+            acc[bx] += av;
+        else
+            *extra += av;
+    }
+}
+
+double iqs_noise_sigma(const uint8_t *gray, int w, int h, void *scratch)
+{
+    const double k = 1.2533141373155003 / 6.0; /* sqrt(pi / 2) / 6 */
+    const int nbx = w > 2 ? (w - 2) / NS_BLOCK : 0;
+    const int nby = h > 2 ? (h - 2) / NS_BLOCK : 0;
+    uint64_t *acc = scratch, *gs = acc + (w / NS_BLOCK + 1);
+    float *all = (float *)(void *)(gs + (w / NS_BLOCK + 1));
+    float *ok = all + (size_t)nbx * nby;
+    size_t nall = 0, nok = 0, pos;
+    uint64_t extra = 0;
+    int bx, by, y, x;
+
+    if (w < 3 || h < 3)
+        return 0.0;
+    if (nbx == 0 || nby == 0) { /* no full block: the whole interior */
+        acc[0] = 0;
+        for (y = 1; y <= h - 2; y++)
+            imm_row(gray, w, y, acc, 0, &extra);
+        return k * (double)extra / ((double)(w - 2) * (h - 2));
+    }
+    for (by = 0; by < nby; by++) {
+        memset(acc, 0, (size_t)nbx * sizeof(uint64_t));
+        memset(gs, 0, (size_t)nbx * sizeof(uint64_t));
+        for (y = 1 + by * NS_BLOCK; y < 1 + (by + 1) * NS_BLOCK; y++) {
+            const uint8_t *r = gray + (size_t)y * w;
+            imm_row(gray, w, y, acc, nbx, &extra);
+            for (bx = 0; bx < nbx; bx++) {
+                uint32_t s = 0;
+                for (x = 1 + bx * NS_BLOCK; x < 1 + (bx + 1) * NS_BLOCK; x++)
+                    s += r[x];
+                gs[bx] += s;
+            }
+        }
+        for (bx = 0; bx < nbx; bx++) {
+            const double n = NS_BLOCK * NS_BLOCK;
+            const double m = (double)gs[bx] / n;
+            const float v = (float)(k * (double)acc[bx] / n);
+            all[nall++] = v;
+            if (m >= NS_LO && m <= NS_HI)
+                ok[nok++] = v;
+        }
+    }
+    if (nok == 0) { /* everything dark or clipped: use every block */
+        memcpy(ok, all, nall * sizeof(float));
+        nok = nall;
+    }
+    {
+        /* Linear interpolation between order statistics pos and pos + 1;
+         * after select_k, the latter is the minimum of ok[pos+1..). */
+        const double f = NS_PCT * (double)(nok - 1);
+        float a, b;
+        size_t i;
+        pos = (size_t)f;
+        a = select_k(ok, nok, pos);
+        if (pos + 1 >= nok)
+            return a;
+        b = ok[pos + 1];
+        for (i = pos + 2; i < nok; i++)
+            b = ok[i] < b ? ok[i] : b;
+        return a + (f - (double)pos) * (b - a);
+    }
+}

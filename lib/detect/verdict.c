@@ -1,7 +1,8 @@
 /*
  * Verdicts (layer: detect): digiKam's ImageQualityCalculator (weighted mean
  * of the damage scores, a weight x20 for any score above 0.9, quality =
- * (1 - damage) x 100) and ImageQualityParser (truncate, <= 10 Rejected,
+ * (1 - damage) x 100), the calibrated profile's worst-criterion calculator,
+ * and ImageQualityParser (truncate, <= 10 Rejected,
  * <= 60 Pending, else Accepted), the reason string, and iqs's policy for
  * combining the technical verdict with a network's class (docs/verdict.md).
  * Pure functions of their arguments.
@@ -38,6 +39,26 @@ float iqs_verdict_quality(const float *scores, const float *weights,
         float q = (1.0f - dsum / wsum) * 100.0f;
         return q < 0 ? 0.0f : q > 100.0f ? 100.0f : q;
     }
+}
+
+float iqs_verdict_quality_worst(const float *scores, const float *weights,
+                                const int *enabled, int n)
+{
+    float worst = 0;
+    int k, any = 0;
+
+    for (k = 0; k < n; k++) {
+        float d;
+        if (!enabled[k])
+            continue;
+        any = 1;
+        d = scores[k] * (weights[k] / 100.0f);
+        d = d > 1.0f ? 1.0f : d;
+        worst = d > worst ? d : worst;
+    }
+    if (!any)
+        return -1.0f;
+    return (1.0f - worst) * 100.0f;
 }
 
 iqs_label iqs_verdict_label(float quality, int rejected, int accepted)
