@@ -270,9 +270,11 @@ def t_sort_detectors(tree, good_top, good_nested, bad, non_images):
             continue
         if x.get("label") not in PICK or "error" in x:
             return False, "%s: bad record %s" % (name, x)
-        for k in ("blur", "noise", "exposure", "compression"):
+        for k in ("blur", "noise", "exposure", "compression", "overexposure", "underexposure"):
             if not 0.0 <= x[k] <= 1.0:
                 return False, "%s: %s=%r out of [0,1]" % (name, k, x[k])
+        if abs(x["exposure"] - max(x["overexposure"], x["underexposure"])) > 1e-4:
+            return False, "%s: exposure is not max(over, under): %s" % (name, x)
         if not 0.0 <= x["quality"] <= 100.0 or not x.get("reason"):
             return False, "%s: quality/reason %s" % (name, x)
         if "probs" in x:

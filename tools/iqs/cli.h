@@ -75,6 +75,7 @@ typedef struct cli_rec {
     unsigned det_mask;   /* IQS_DETECT_* bits of those that ran         */
     float quality;       /* 0..100, higher is better                    */
     float blur, noise, exposure, compression; /* damage 0..1            */
+    float overexposure, underexposure;        /* exposure = max of both  */
     char reason[160];
     int pick;            /* XMP_PICK_* or -1 for no verdict             */
     cli_xmp xmp;

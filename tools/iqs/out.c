@@ -120,8 +120,11 @@ static void json_record(FILE *f, const cli_view *v, const cli_rec *r)
             json_num(f, "blur", "%.4f", r->blur);
         if (r->det_mask & IQS_DETECT_NOISE)
             json_num(f, "noise", "%.4f", r->noise);
-        if (r->det_mask & IQS_DETECT_EXPOSURE)
+        if (r->det_mask & IQS_DETECT_EXPOSURE) {
             json_num(f, "exposure", "%.4f", r->exposure);
+            json_num(f, "overexposure", "%.4f", r->overexposure);
+            json_num(f, "underexposure", "%.4f", r->underexposure);
+        }
         if (r->det_mask & IQS_DETECT_COMPRESSION)
             json_num(f, "compression", "%.4f", r->compression);
         fputs(",\"reason\":", f);

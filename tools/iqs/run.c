@@ -209,6 +209,8 @@ static void process(ctx *c, worker *w, size_t i, cli_rec *r)
         r->blur = a.blur;
         r->noise = a.noise;
         r->exposure = a.exposure;
+        r->overexposure = a.overexposure;
+        r->underexposure = a.underexposure;
         r->compression = a.compression;
         snprintf(r->reason, sizeof r->reason, "%s", a.reason);
         r->pick = (int)a.label;
