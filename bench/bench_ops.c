@@ -1,11 +1,15 @@
 /*
  * Kernel micro-benchmark (bench, not part of the library or of make test):
  * GFLOPS of iqs_conv2d on InceptionResNetV2 shapes at 299x299, next to the
- * machine's sgemm peak measured in the same run (a large square iqs_gemm),
- * with the time split into im2col and GEMM, and the portable GEMM's rate
- * on the same GEMM shape. Run single-threaded for the numbers in
+ * machine's sgemm peak measured in the same run (a large square GEMM, the
+ * best of iqs_gemm, the portable GEMM and the fused conv GEMM), with the
+ * share of im2col and of a separate epilogue pass (what the non-fused path
+ * pays), and the GEMM alone on the same shape through iqs_gemm (OpenBLAS
+ * when built with it), the portable GEMM and iqs_ops_gemm_bias_act (the
+ * fused kernel iqs_conv2d uses). Run single-threaded for the numbers in
  * docs/benchmarks.md: OPENBLAS_NUM_THREADS=1 build/bench/bench_ops.
- * Options: --quick (tiny repetition counts, for CI), --shape N (only one).
+ * Options: --quick (tiny repetition counts, for CI), --shape N (only one),
+ * --cpu (thread CPU time instead of wall time, for a loaded machine).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +24,14 @@ char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 #endif
 
+/* --cpu times the calling thread's CPU time instead of the wall clock:
+ * robust on a shared, loaded machine, meaningful with one BLAS thread. */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock_id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -70,13 +78,16 @@ typedef struct gemm_ctx {
     size_t M, N, K;
     const float *A, *B;
     float *C;
-    int portable;
+    int portable; /* 0 iqs_gemm, 1 iqs_gemm_portable, 2 fused conv GEMM */
 } gemm_ctx;
 
 static void run_gemm(void *p)
 {
     gemm_ctx *g = p;
-    if (g->portable)
+    if (g->portable == 2)
+        iqs_ops_gemm_bias_act(g->M, g->N, g->K, 1.0f, g->A, g->K, g->B, g->N,
+                              0.0f, g->C, g->N, NULL, IQS_ACT_NONE);
+    else if (g->portable)
         iqs_gemm_portable(g->M, g->N, g->K, 1.0f, g->A, g->K, g->B, g->N,
                           0.0f, g->C, g->N);
     else
@@ -156,10 +167,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;
+        else if (!strcmp(argv[i], "--cpu"))
+            clock_id = CLOCK_THREAD_CPUTIME_ID;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc)
             only = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--shape N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--cpu] [--shape N]\n", argv[0]);
             return 2;
         }
     }
@@ -174,18 +187,25 @@ int main(int argc, char **argv)
     const size_t P = quick ? 256 : 1024;
     float *pa = falloc(P * P), *pb = falloc(P * P), *pc = falloc(P * P);
     gemm_ctx pg = {P, P, P, pa, pb, pc, 0};
-    const double peak = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
+    double peak = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
     pg.portable = 1;
     const double peak_port = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
-    printf("sgemm peak (iqs_gemm %zux%zux%zu): %.1f GFLOPS; portable %.1f\n\n",
-           P, P, P, peak, peak_port);
+    pg.portable = 2;
+    const double peak_fused = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
+    printf("sgemm peak (%zux%zux%zu): iqs_gemm %.1f GFLOPS; portable %.1f; "
+           "fused conv GEMM %.1f\n\n",
+           P, P, P, peak, peak_port, peak_fused);
+    if (peak_port > peak)
+        peak = peak_port;
+    if (peak_fused > peak)
+        peak = peak_fused;
     free(pa);
     free(pb);
     free(pc);
 
-    printf("%-28s %5s %5s %5s %8s %7s %6s %6s %5s %7s %6s\n", "conv", "M",
-           "N", "K", "ms", "GFLOPS", "%peak", "im2c%", "epi%", "gemmGF",
-           "portGF");
+    printf("%-28s %5s %5s %5s %8s %7s %6s %6s %5s %7s %6s %7s\n", "conv",
+           "M", "N", "K", "ms", "GFLOPS", "%peak", "im2c%", "epi%", "gemmGF",
+           "portGF", "fusedGF");
     double tot_flop = 0, tot_time = 0;
     for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         if (only >= 0 && s != only)
@@ -236,11 +256,13 @@ int main(int argc, char **argv)
         const double tg = best_time(run_gemm, &g);
         g.portable = 1;
         const double tp = best_time(run_gemm, &g);
+        g.portable = 2;
+        const double tf = best_time(run_gemm, &g);
         printf("%-28s %5zu %5zu %5zu %8.3f %7.1f %5.0f%% %5.0f%% %4.0f%% %7.1f "
-               "%6.1f\n",
+               "%6.1f %7.1f\n",
                sp->name, M, N, K, t * 1e3, flop / t * 1e-9,
                100.0 * flop / t * 1e-9 / peak, 100.0 * ti / t, 100.0 * te / t,
-               flop / tg * 1e-9, flop / tp * 1e-9);
+               flop / tg * 1e-9, flop / tp * 1e-9, flop / tf * 1e-9);
         tot_flop += flop * sp->count;
         tot_time += t * sp->count;
         free(in);

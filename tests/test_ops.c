@@ -352,6 +352,78 @@ static void test_gemm(void **state)
     }
 }
 
+/* The fused convolution GEMM (iqs_ops_gemm_bias_act: C = act(alpha*(A.B +
+ * bias) + beta*C)) against iqs_gemm_ref followed by iqs_ops_bias_act, for
+ * the dispatching entry (isa -1), the iqs_gemm + epilogue composition (0)
+ * and the AVX-512 kernel (2, when the CPU has it). The shapes cross the
+ * kernel's tile edges: rows not a multiple of 6 or 8, ragged 16-column
+ * vectors and 64-column panels, K around its 128 block; B with padded and
+ * with dense rows. */
+static void run_gemm_bias_act_ld(size_t M, size_t N, size_t K, float alpha,
+                                 float beta, int with_bias, int act, int isa,
+                                 size_t ldb_pad)
+{
+    const size_t lda = K + 3, ldb = N + ldb_pad, ldc = N + 7;
+    float *A = falloc(M * lda + 1);
+    float *B = falloc(K * ldb + 1);
+    float *bias = falloc(M + 1);
+    float *C0 = falloc(M * ldc + 1);
+    float *C1 = falloc(M * ldc + 1);
+    if (beta == 0.0f) /* beta == 0 must ignore C, even NaN */
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                C1[i * ldc + j] = NAN;
+    memcpy(C0, C1, (M * ldc + 1) * sizeof(float));
+    const float *b = with_bias ? bias : NULL;
+    iqs_gemm_ref(M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc);
+    iqs_ops_bias_act(M, N, ldc, b, alpha, act, C0);
+    if (isa < 0)
+        iqs_ops_gemm_bias_act(M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc,
+                              b, act);
+    else if (!iqs_ops_gemm_bias_act_isa(isa, M, N, K, alpha, A, lda, B, ldb,
+                                        beta, C1, ldc, b, act))
+        goto done;
+    char what[128];
+    snprintf(what, sizeof what,
+             "gemm_bias_act isa %d M%zu N%zu K%zu ldb%zu b%d a%d", isa, M, N,
+             K, ldb, with_bias, act);
+    expect_close(C1, C0, M * ldc + 1, 1e-5 * sqrt((double)(K + 1)), what);
+done:
+    free(A);
+    free(B);
+    free(bias);
+    free(C0);
+    free(C1);
+}
+
+static void run_gemm_bias_act(size_t M, size_t N, size_t K, float alpha,
+                              float beta, int with_bias, int act, int isa)
+{
+    run_gemm_bias_act_ld(M, N, K, alpha, beta, with_bias, act, isa, 5);
+    /* dense B (ldb == N): N = 64 is read in place, without packing */
+    run_gemm_bias_act_ld(M, N, K, alpha, beta, with_bias, act, isa, 0);
+}
+
+static void test_gemm_bias_act(void **state)
+{
+    (void)state;
+    static const size_t shapes[][3] = {
+        {1, 1, 1},     {7, 13, 5},    {6, 64, 128},  {8, 65, 129},
+        {13, 17, 127}, {33, 48, 300}, {12, 63, 64},  {25, 130, 257},
+        {32, 289, 96}, {49, 100, 9},  {5, 33, 1},    {64, 64, 384}, {7, 128, 130},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        for (int isa = -1; isa <= 2; isa++) {
+            run_gemm_bias_act(M, N, K, 1.0f, 0.0f, 1, IQS_ACT_RELU, isa);
+            run_gemm_bias_act(M, N, K, 1.0f, 0.0f, 0, IQS_ACT_NONE, isa);
+            run_gemm_bias_act(M, N, K, 0.17f, 1.0f, 1, IQS_ACT_RELU, isa);
+            run_gemm_bias_act(M, N, K, 0.7f, 0.3f, 1, IQS_ACT_NONE, isa);
+            run_gemm_bias_act(M, N, K, -1.3f, 0.5f, 0, IQS_ACT_RELU, isa);
+        }
+    }
+}
+
 /* The reference GEMM against a product known by hand:
  * [1 2; 3 4] * [5 6; 7 8] = [19 22; 43 50]. */
 static void test_gemm_ref_hand(void **state)
@@ -583,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_conv_ref_hand),
         cmocka_unit_test(test_conv_check),
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_bias_act),
         cmocka_unit_test(test_gemm_ref_hand),
         cmocka_unit_test(test_pools_vs_ref),
         cmocka_unit_test(test_avgpool_hand),

@@ -7,7 +7,9 @@
  * im2col'd, multiplied and finished while hot in cache: the scratch then
  * is one band's im2col (2.4 MB instead of 25 MB for the stem at 299). A scaled residual
  * is folded into the GEMM (C = residual, alpha = scale, beta = 1); bias,
- * the residual's share of the bias and the activation follow in one pass.
+ * the residual's share of the bias and the activation are applied by
+ * iqs_ops_gemm_bias_act as it stores its last K block (the AVX-512 kernel)
+ * or in one pass after the GEMM (elsewhere).
  * The plain 7-loop reference lives beside it.
  */
 #include <string.h>
@@ -99,13 +101,14 @@ void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
         const size_t n0 = (size_t)oh0 * OW, nb = (size_t)(oh1 - oh0) * OW;
         if (direct) {
             /* the input's columns n0.. are this band's B (ldb = N) */
-            iqs_gemm(M, nb, K, alpha, w, K, in + n0, N, beta, out + n0, N);
+            iqs_ops_gemm_bias_act(M, nb, K, alpha, w, K, in + n0, N, beta,
+                                  out + n0, N, bias, d->act);
         } else {
             iqs_ops_im2col_rows(d, in, oh0, oh1, (float *)scratch);
-            iqs_gemm(M, nb, K, alpha, w, K, (const float *)scratch, nb, beta,
-                     out + n0, N);
+            iqs_ops_gemm_bias_act(M, nb, K, alpha, w, K,
+                                  (const float *)scratch, nb, beta, out + n0,
+                                  N, bias, d->act);
         }
-        iqs_ops_bias_act(M, nb, N, bias, alpha, d->act, out + n0);
     }
 }
 

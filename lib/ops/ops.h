@@ -142,6 +142,26 @@ void iqs_gemm_portable(size_t M, size_t N, size_t K, float alpha,
                        const float *A, size_t lda, const float *B,
                        size_t ldb, float beta, float *C, size_t ldc);
 
+/* The convolution GEMM with its epilogue:
+ *   C = act(alpha * (A.B + bias[i]) + beta * C)
+ * (bias per row, NULL for none; act IQS_ACT_*). Same layout rules and
+ * beta == 0 semantics as iqs_gemm. On x86-64 CPUs with AVX-512F it runs a
+ * fused kernel (gemm_avx512.c; uses 32 KiB of stack); elsewhere it is
+ * iqs_gemm followed by iqs_ops_bias_act, which is also its reference. */
+void iqs_ops_gemm_bias_act(size_t M, size_t N, size_t K, float alpha,
+                           const float *A, size_t lda, const float *B,
+                           size_t ldb, float beta, float *C, size_t ldc,
+                           const float *bias, int act);
+
+/* Test hook for iqs_ops_gemm_bias_act: isa 0 forces the iqs_gemm +
+ * iqs_ops_bias_act composition, 2 the AVX-512 kernel. Returns 1 when it
+ * ran, 0 when that kernel is absent or the CPU lacks it (C untouched). */
+int iqs_ops_gemm_bias_act_isa(int isa, size_t M, size_t N, size_t K,
+                              float alpha, const float *A, size_t lda,
+                              const float *B, size_t ldb, float beta,
+                              float *C, size_t ldc, const float *bias,
+                              int act);
+
 /* Test hook: runs the portable kernel's build for one instruction set
  * (0 generic, 1 AVX2+FMA, 2 AVX-512; x86-64 only for 1 and 2). Returns 1
  * when it ran, 0 when that build is absent or the CPU lacks it (C is then
