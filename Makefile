@@ -89,10 +89,13 @@ $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libiqs.so.$(VERSION_MAJOR) $(LDFLAGS) -o $@ $^ $(LIBS)
 	ln -sf libiqs.so.$(VERSION_MAJOR) $(BUILD)/lib/libiqs.so
 
-$(BUILD)/lib/iqs.pc: Makefile
+# iqs.pc for the current PREFIX (rewritten on every build, so an install with
+# another PREFIX never ships a stale one).
+PC_TEXT = 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: iqs\nDescription: image quality sorting library\nVersion: %s\nLibs: -L$${libdir} -liqs\nLibs.private: %s\nCflags: -I$${includedir}\n'
+.PHONY: $(BUILD)/lib/iqs.pc
+$(BUILD)/lib/iqs.pc:
 	@mkdir -p $(dir $@)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: iqs\nDescription: image quality sorting library\nVersion: %s\nLibs: -L$${libdir} -liqs\nLibs.private: %s\nCflags: -I$${includedir}\n' \
-	  '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
+	@printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
 
 # Each tools/<name>/ builds build/bin/<name> from all its .c files.
 .SECONDEXPANSION:

@@ -18,13 +18,13 @@ def check(name, cond, detail=""):
 
 with tempfile.TemporaryDirectory() as tmp:
     dest = os.path.join(tmp, "root")
-    r = subprocess.run(["make", "-s", "-C", root, "install", "DESTDIR=" + dest, "PREFIX=/usr"],
+    r = subprocess.run(["make", "-s", "-C", root, "install", "DESTDIR=" + dest, "PREFIX=/opt/iqs"],
                        capture_output=True, text=True)
     check("make install", r.returncode == 0, r.stderr[-2000:])
-    pc = os.path.join(dest, "usr/lib/pkgconfig")
+    pc = os.path.join(dest, "opt/iqs/lib/pkgconfig")
     check("iqs.pc installed", os.path.isfile(os.path.join(pc, "iqs.pc")))
-    check("header installed", os.path.isfile(os.path.join(dest, "usr/include/iqs/iqs.h")))
-    so = os.path.join(dest, "usr/lib/libiqs.so.0")
+    check("header installed", os.path.isfile(os.path.join(dest, "opt/iqs/include/iqs/iqs.h")))
+    so = os.path.join(dest, "opt/iqs/lib/libiqs.so.0")
     check("soname library installed", os.path.isfile(so))
     if os.path.isfile(so):
         r = subprocess.run(["objdump", "-p", so], capture_output=True, text=True)
@@ -47,12 +47,12 @@ with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "example_" + kind)
         if kind == "static":
             # link the archive explicitly (the directory also holds the .so)
-            lf = [os.path.join(dest, "usr/lib/libiqs.a") if x == "-liqs" else x for x in lf]
+            lf = [os.path.join(dest, "opt/iqs/lib/libiqs.a") if x == "-liqs" else x for x in lf]
         r = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", src, "-o", exe] + cf + lf,
                            capture_output=True, text=True)
         check("example compiles (%s)" % kind, r.returncode == 0, r.stderr[-2000:])
         if r.returncode == 0:
-            runenv = dict(os.environ, LD_LIBRARY_PATH=os.path.join(dest, "usr/lib"))
+            runenv = dict(os.environ, LD_LIBRARY_PATH=os.path.join(dest, "opt/iqs/lib"))
             r = subprocess.run([exe, model, photo, "/nonexistent.jpg"], capture_output=True, text=True, env=runenv)
             ok = r.returncode == 1 and re.match(r"\S+jxl_coast\.jpg (bad|normal|good) [0-9.]+ [0-9.]+ [0-9.]+\n", r.stdout) is not None
             check("example runs (%s)" % kind, ok, "rc=%d out=%r err=%r" % (r.returncode, r.stdout, r.stderr))
