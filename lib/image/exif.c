@@ -200,6 +200,11 @@ int iqs_jpeg_check(const void *data, size_t size)
     size_t pos = 2;
     int in_scan = 0, saw_scan = 0;
 
+    /* stb_image skips 0xFF fill bytes before SOI too (FF FF D8 decodes as
+     * a JPEG): no other format it reads here starts with 0xFF, so such a
+     * prefix is refused rather than let past this walk unchecked. */
+    if (d && size >= 2 && d[0] == 0xFF && d[1] != 0xD8)
+        return IQS_JPEG_CORRUPT;
     if (!d || size < 4 || d[0] != 0xFF || d[1] != 0xD8)
         return IQS_JPEG_NOT_JPEG;
     for (;;) {

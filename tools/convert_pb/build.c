@@ -26,7 +26,7 @@
 #include "convert.h"
 #include "net/arch.h"
 
-#define MAX_DEPTH 20000
+#define MAX_DEPTH 2000 /* real networks are a few hundred layers deep; each level is one C stack frame */
 #define MEMO_NONE (-1)
 #define MEMO_BUSY (-2)
 

@@ -577,6 +577,13 @@ static xmp_status check_ns(doc *d)
             if (is_decl(d, q, &dp)) {
                 if (dp.len && d->at[k].val.len == 0)
                     return perr(d, d->at[k].start, "empty namespace declaration");
+                /* A declared prefix must be an XML name (an NCName): a merge
+                 * that reused "0mp" would write attributes no parser reads. */
+                if (dp.len && !name_start((unsigned char)d->s[dp.off]))
+                    return perr(d, d->at[k].start, "namespace prefix is not a name");
+                for (size_t j = 1; j < dp.len; j++)
+                    if (!name_char((unsigned char)d->s[dp.off + j]) || d->s[dp.off + j] == ':')
+                        return perr(d, d->at[k].start, "namespace prefix is not a name");
                 continue;
             }
             pre = prefix_of(d, q);
@@ -872,7 +879,8 @@ xmp_status xmp_merge(const char *in, size_t len, const xmp_update *u, char **out
         goto fail;
 
     /* Apply the edits left to right; everything between them is copied. */
-    qsort(es.e, (size_t)es.n, sizeof *es.e, cmp_edit);
+    if (es.n > 1) /* qsort needs a valid pointer even for 0 elements */
+        qsort(es.e, (size_t)es.n, sizeof *es.e, cmp_edit);
     size_t p = 0;
     for (int k = 0; k < es.n; k++) {
         if (es.e[k].txt.oom) {
