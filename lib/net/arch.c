@@ -157,16 +157,22 @@ static uint32_t irv2_block(builder *b, uint32_t x, int type, float scale,
     return residual(b, mixed, x, c, scale, relu);
 }
 
-static void build_irv2(builder *b)
+/* The stem both Keras applications share: input to 192 channels at 1/8. */
+static uint32_t stem(builder *b)
 {
-    uint32_t x = input(b), br[4], t;
+    uint32_t x = input(b);
     x = conv(b, x, 32, 3, 3, 2, 1);
     x = conv(b, x, 32, 3, 3, 1, 1);
     x = conv(b, x, 64, 3, 3, 1, 0);
     x = pool(b, IQSW_OP_MAXPOOL, x, 3, 2, 1);
     x = conv(b, x, 80, 1, 1, 1, 1);
     x = conv(b, x, 192, 3, 3, 1, 1);
-    x = pool(b, IQSW_OP_MAXPOOL, x, 3, 2, 1);
+    return pool(b, IQSW_OP_MAXPOOL, x, 3, 2, 1);
+}
+
+static void build_irv2(builder *b)
+{
+    uint32_t x = stem(b), br[4], t;
     /* mixed_5b */
     br[0] = conv(b, x, 96, 1, 1, 1, 0);
     t = conv(b, x, 48, 1, 1, 1, 0);
@@ -258,14 +264,7 @@ static uint32_t v3_block8(builder *b, uint32_t x)
 
 static void build_v3(builder *b)
 {
-    uint32_t x = input(b), br[3], t;
-    x = conv(b, x, 32, 3, 3, 2, 1);
-    x = conv(b, x, 32, 3, 3, 1, 1);
-    x = conv(b, x, 64, 3, 3, 1, 0);
-    x = pool(b, IQSW_OP_MAXPOOL, x, 3, 2, 1);
-    x = conv(b, x, 80, 1, 1, 1, 1);
-    x = conv(b, x, 192, 3, 3, 1, 1);
-    x = pool(b, IQSW_OP_MAXPOOL, x, 3, 2, 1);
+    uint32_t x = stem(b), br[3], t;
     x = v3_block35(b, x, 32); /* mixed0 */
     x = v3_block35(b, x, 64); /* mixed1 */
     x = v3_block35(b, x, 64); /* mixed2 */
