@@ -561,6 +561,8 @@ static int el_is(const doc *d, int i, const char *ns, const char *local)
     return local_is(d, d->el[i].name, local) && ns_is(d, i, d->el[i].name, 0, ns);
 }
 
+#define XML_NS "http://www.w3.org/XML/1998/namespace"
+
 /* Every prefix used must be declared; "xmlns:p" must not be empty. */
 static xmp_status check_ns(doc *d)
 {
@@ -584,6 +586,13 @@ static xmp_status check_ns(doc *d)
                 for (size_t j = 1; j < dp.len; j++)
                     if (!name_char((unsigned char)d->s[dp.off + j]) || d->s[dp.off + j] == ':')
                         return perr(d, d->at[k].start, "namespace prefix is not a name");
+                /* "xmlns" cannot be declared and "xml" only to its own URI
+                 * (Namespaces in XML 1.0, section 3). */
+                if ((dp.len == 5 && !memcmp(d->s + dp.off, "xmlns", 5)) ||
+                    (dp.len == 3 && !memcmp(d->s + dp.off, "xml", 3) &&
+                     !(d->at[k].val.len == sizeof XML_NS - 1 &&
+                       !memcmp(d->s + d->at[k].val.off, XML_NS, sizeof XML_NS - 1))))
+                    return perr(d, d->at[k].start, "reserved namespace prefix rebound");
                 continue;
             }
             pre = prefix_of(d, q);
