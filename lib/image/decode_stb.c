@@ -62,10 +62,12 @@
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
 #endif
 /* stb 2.27 computes `NULL + 0` on a PNG whose first IDAT chunk is empty
- * (tests/bad/fuzz-png_empty_idat.png): undefined but harmless (no access).
- * clang's UBSan would stop on it, so that one check is off inside stb only. */
+ * and memcpy(NULL, src, 0) (tests/bad/fuzz-png_empty_idat.png): undefined
+ * but harmless (no access).
+ * clang's UBSan would stop on them, so those two checks are off inside stb
+ * only. */
 #ifdef __clang__
-#pragma clang attribute push(__attribute__((no_sanitize("pointer-overflow"))), apply_to = function)
+#pragma clang attribute push(__attribute__((no_sanitize("pointer-overflow", "nonnull-attribute"))), apply_to = function)
 #endif
 #include <stb/stb_image.h>
 #ifdef __clang__
