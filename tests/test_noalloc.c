@@ -23,7 +23,10 @@ static volatile long calls;
 #if defined(__SANITIZE_ADDRESS__)
 /* Under AddressSanitizer the allocator belongs to the sanitizer: count
  * through its hooks instead of replacing malloc. */
-#include <sanitizer/allocator_interface.h>
+/* Declared here: gcc ships no <sanitizer/allocator_interface.h>. */
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
 static void on_malloc(const volatile void *p, size_t n)
 {
     (void)p, (void)n;
