@@ -268,6 +268,63 @@ IQS_API IQS_NODISCARD iqs_status iqs_classify_file(
     const iqs_model *model, const char *path, const iqs_decode_options *opt,
     void *workspace, size_t workspace_size, iqs_result *out, iqs_diag *diag);
 
+/* ------------------------------------------------------- parallel classify */
+/* iqs never starts threads by itself. To spread one classification over
+ * several cores, the caller lends it an executor: its own thread pool
+ * behind the two-function interface below, or the small pthread team
+ * iqs_threads provides. The result is the same as iqs_classify's (bit for
+ * bit with iqs's own GEMM kernels; see docs/api.md). */
+
+/* Maximum executor width. */
+#define IQS_MAX_WIDTH 16
+
+typedef void (*iqs_task_fn)(void *arg, int index);
+
+typedef struct iqs_executor {
+    /* How many threads may run tasks at once (1..IQS_MAX_WIDTH); the work
+     * is cut for this many and the workspace sized for it. */
+    int width;
+    /* Calls task(arg, i) exactly once for every i in [0, n) and returns
+     * when all those calls have returned. Calls may run concurrently on
+     * any threads, or one after another on the calling thread: iqs never
+     * waits for a task that has not started, so a busy or smaller pool
+     * costs speed, never correctness. iqs calls run with n = width. */
+    void (*run)(void *ctx, int n, iqs_task_fn task, void *arg);
+    void *ctx;
+} iqs_executor;
+
+/* Workspace bytes iqs_classify_parallel needs for an executor of the given
+ * width: iqs_workspace_size plus one convolution scratch per extra thread
+ * and a few KiB of counters. 0 for a NULL model or width outside
+ * 1..IQS_MAX_WIDTH. Width 1 needs iqs_workspace_size bytes. */
+IQS_API size_t iqs_workspace_size_parallel(const iqs_model *model,
+                                           int width);
+
+/* iqs_classify with the network's layers cut into parts that the
+ * executor's threads share (output channels or output lines per layer).
+ * exec NULL or width 1 is iqs_classify. Allocates nothing; the workspace
+ * must not be shared with another call while this one runs.
+ * Statuses: those of iqs_classify, and IQS_E_ARG for an executor with
+ * width outside 1..IQS_MAX_WIDTH or without run. */
+IQS_API IQS_NODISCARD iqs_status iqs_classify_parallel(
+    const iqs_model *model, const iqs_image *image,
+    const iqs_executor *exec, void *workspace, size_t workspace_size,
+    iqs_result *out);
+
+/* A ready-made executor: a team of n - 1 pthreads plus the calling thread
+ * (n in 1..IQS_MAX_WIDTH). The threads sleep between runs. One team runs
+ * one iqs_classify_parallel at a time (concurrent run calls are
+ * serialised). Absent from MALLOC=0 and STDIO=0 builds.
+ * Statuses: IQS_E_ARG (n out of range, NULL out), IQS_E_NOMEM (memory or
+ * a thread could not be created; nothing is left running). */
+typedef struct iqs_threads iqs_threads;
+IQS_API IQS_NODISCARD iqs_status iqs_threads_create(int n,
+                                                    iqs_threads **out);
+/* The team's executor (width n); valid until iqs_threads_destroy. */
+IQS_API void iqs_threads_executor(iqs_threads *threads, iqs_executor *out);
+/* Joins the threads and frees the team; NULL is a no-op. */
+IQS_API void iqs_threads_destroy(iqs_threads *threads);
+
 /* ---------------------------------------------------- classic detectors */
 /* digiKam's four technical detectors (blur, noise, exposure, compression)
  * re-implemented in C, and the verdict built from them. See

@@ -33,4 +33,11 @@ struct iqs_model {
 iqs_status iqs_classify_tensor(const iqs_model *m, const float *chw, void *workspace,
                                size_t workspace_size, iqs_result *out, uint64_t *prof);
 
+/* iqs_classify_tensor shared by an executor's threads (exec NULL: serial);
+ * workspace of iqs_workspace_size_parallel(m, exec->width) bytes. */
+iqs_status iqs_classify_tensor_parallel(const iqs_model *m, const float *chw,
+                                        const iqs_executor *exec,
+                                        void *workspace, size_t workspace_size,
+                                        iqs_result *out);
+
 #endif

@@ -335,16 +335,35 @@ IQS_API iqs_status iqs_model_get_info(const iqs_model *m, iqs_model_info *out)
     return IQS_OK;
 }
 
-/* Aligns the caller's workspace; NULL when it is missing or too small. */
-static void *ws_align(const iqs_model *m, void *ws, size_t size)
+/* Aligns the caller's workspace; NULL when it is missing or smaller than
+ * need (a size that includes 64 bytes of alignment slack). */
+static void *ws_align_n(void *ws, size_t size, size_t need)
 {
     if (!ws)
         return NULL;
     uintptr_t p = ((uintptr_t)ws + 63u) & ~(uintptr_t)63u;
     size_t lost = (size_t)(p - (uintptr_t)ws);
-    if (size < m->net.ws_bytes || size - lost < m->net.ws_bytes - 64)
+    if (size < need || size - lost < need - 64)
         return NULL;
     return (void *)p;
+}
+
+static void *ws_align(const iqs_model *m, void *ws, size_t size)
+{
+    return ws_align_n(ws, size, m->net.ws_bytes);
+}
+
+static int exec_ok(const iqs_executor *e)
+{
+    return !e || (e->width >= 1 && e->width <= IQS_MAX_WIDTH &&
+                  (e->width == 1 || e->run));
+}
+
+IQS_API size_t iqs_workspace_size_parallel(const iqs_model *m, int width)
+{
+    if (!m || width < 1 || width > IQS_MAX_WIDTH)
+        return 0;
+    return iqs_net_ws_parallel(&m->net, width);
 }
 
 static void finish(const iqs_model *m, const float *probs, iqs_result *out)
@@ -398,6 +417,45 @@ IQS_API iqs_status iqs_classify(const iqs_model *m, const iqs_image *img, void *
     iqs_resize_normalize(img, (int)m->in_h, (int)m->in_w, m->view.h.scale, m->view.h.offset,
                          m->bgr, iqs_net_input(&m->net, ws));
     iqs_net_forward(&m->net, ws, probs, NULL);
+    finish(m, probs, out);
+    return IQS_OK;
+}
+
+iqs_status iqs_classify_tensor_parallel(const iqs_model *m, const float *chw,
+                                        const iqs_executor *exec,
+                                        void *workspace, size_t workspace_size,
+                                        iqs_result *out)
+{
+    float probs[IQS_MAX_CLASSES];
+    if (!m || !chw || !out || !exec_ok(exec))
+        return IQS_E_ARG;
+    const int width = exec ? exec->width : 1;
+    void *ws = ws_align_n(workspace, workspace_size,
+                          iqs_net_ws_parallel(&m->net, width));
+    if (!ws)
+        return IQS_E_WORKSPACE;
+    memcpy(iqs_net_input(&m->net, ws), chw, (size_t)3 * m->in_h * m->in_w * sizeof(float));
+    iqs_net_forward_parallel(&m->net, ws, exec, probs);
+    finish(m, probs, out);
+    return IQS_OK;
+}
+
+IQS_API iqs_status iqs_classify_parallel(const iqs_model *m, const iqs_image *img,
+                                         const iqs_executor *exec, void *workspace,
+                                         size_t workspace_size, iqs_result *out)
+{
+    float probs[IQS_MAX_CLASSES];
+    if (!m || !img || !out || !exec_ok(exec))
+        return IQS_E_ARG;
+    IQS_TRY(iqs_image_check(img));
+    const int width = exec ? exec->width : 1;
+    void *ws = ws_align_n(workspace, workspace_size,
+                          iqs_net_ws_parallel(&m->net, width));
+    if (!ws)
+        return IQS_E_WORKSPACE;
+    iqs_resize_normalize(img, (int)m->in_h, (int)m->in_w, m->view.h.scale, m->view.h.offset,
+                         m->bgr, iqs_net_input(&m->net, ws));
+    iqs_net_forward_parallel(&m->net, ws, exec, probs);
     finish(m, probs, out);
     return IQS_OK;
 }

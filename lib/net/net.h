@@ -62,4 +62,15 @@ float *iqs_net_input(const iqs_net *net, void *ws);
 void iqs_net_forward(const iqs_net *net, void *ws, float *out,
                      uint64_t *prof);
 
+/* Workspace bytes for iqs_net_forward_parallel with width threads
+ * (ws_bytes for width <= 1): one more im2col scratch per extra thread and
+ * the per-layer counters. */
+size_t iqs_net_ws_parallel(const iqs_net *net, int width);
+
+/* iqs_net_forward shared by the threads of exec (NULL or width 1: the
+ * serial pass). ws as for iqs_net_forward but iqs_net_ws_parallel(width)
+ * bytes. Calls exec->run once, with n = width. */
+void iqs_net_forward_parallel(const iqs_net *net, void *ws,
+                              const iqs_executor *exec, float *out);
+
 #endif

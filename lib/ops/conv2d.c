@@ -80,11 +80,12 @@ size_t iqs_conv2d_scratch_size(const iqs_conv_desc *d)
            (size_t)iqs_ops_conv_band(d) * (size_t)d->ow * sizeof(float);
 }
 
-/* CHW [IC,IH,IW] -> CHW [OC,OH,OW] via col [K,N] and W [OC,K], in bands
- * of output lines (one band for all but the largest outputs) */
-void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
-                const float *bias, const float *residual, float *out,
-                void *scratch)
+/* CHW [IC,IH,IW] -> output lines [oh0, oh1) of CHW [OC,OH,OW] via col
+ * [K,N] and W [OC,K], in bands of output lines (one band for all but the
+ * largest outputs) */
+void iqs_conv2d_rows(const iqs_conv_desc *d, const float *in, const float *w,
+                     const float *bias, const float *residual, float *out,
+                     void *scratch, int oh0, int oh1)
 {
     const size_t M = (size_t)d->oc, OW = (size_t)d->ow;
     const size_t K = (size_t)d->ic * (size_t)d->kh * (size_t)d->kw;
@@ -94,22 +95,32 @@ void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
      * residual, which is usually out itself (in place). */
     const float alpha = residual ? d->res_scale : 1.0f;
     const float beta = residual ? 1.0f : 0.0f;
-    if (residual && residual != out)
-        memcpy(out, residual, M * N * sizeof *out);
-    for (int oh0 = 0; oh0 < d->oh; oh0 += band) {
-        const int oh1 = oh0 + band < d->oh ? oh0 + band : d->oh;
-        const size_t n0 = (size_t)oh0 * OW, nb = (size_t)(oh1 - oh0) * OW;
+    if (residual && residual != out) {
+        const size_t n0 = (size_t)oh0 * OW, nr = (size_t)(oh1 - oh0) * OW;
+        for (size_t c = 0; c < M; c++)
+            memcpy(out + c * N + n0, residual + c * N + n0, nr * sizeof *out);
+    }
+    for (int b0 = oh0; b0 < oh1; b0 += band) {
+        const int b1 = b0 + band < oh1 ? b0 + band : oh1;
+        const size_t n0 = (size_t)b0 * OW, nb = (size_t)(b1 - b0) * OW;
         if (direct) {
             /* the input's columns n0.. are this band's B (ldb = N) */
             iqs_ops_gemm_bias_act(M, nb, K, alpha, w, K, in + n0, N, beta,
                                   out + n0, N, bias, d->act);
         } else {
-            iqs_ops_im2col_rows(d, in, oh0, oh1, (float *)scratch);
+            iqs_ops_im2col_rows(d, in, b0, b1, (float *)scratch);
             iqs_ops_gemm_bias_act(M, nb, K, alpha, w, K,
                                   (const float *)scratch, nb, beta, out + n0,
                                   N, bias, d->act);
         }
     }
+}
+
+void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
+                const float *bias, const float *residual, float *out,
+                void *scratch)
+{
+    iqs_conv2d_rows(d, in, w, bias, residual, out, scratch, 0, d->oh);
 }
 
 /* Direct convolution: for oc, oh, ow: sum over ic, kh, kw in double. */

@@ -33,6 +33,8 @@ static void im2col_s1_wide(const iqs_conv_desc *d, const float *restrict in,
             const long base = oh0 - PT + kh;
             long y0 = -base > 0 ? -base : 0;
             long y1 = (long)IH - base < OH ? (long)IH - base : OH;
+            if (y0 > OH) /* a band shorter than the top pad */
+                y0 = OH;
             if (y1 < y0)
                 y1 = y0;
             for (long kw = 0; kw < KW; kw++) {

@@ -56,6 +56,17 @@ void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
                 const float *bias, const float *residual, float *out,
                 void *scratch);
 
+/* The part of iqs_conv2d that writes output lines [oh0, oh1) of every
+ * channel, 0 <= oh0 < oh1 <= OH (iqs_conv2d is oh0 = 0, oh1 = OH). Calls
+ * on disjoint line ranges may run concurrently, each with its own scratch
+ * of iqs_conv2d_scratch_size(d) bytes; the in-place residual (residual ==
+ * out) is read and written only inside the range. Every output value is
+ * computed by the same arithmetic whatever the range, so splitting a
+ * convolution into line ranges gives the same bits as one call. */
+void iqs_conv2d_rows(const iqs_conv_desc *d, const float *in, const float *w,
+                     const float *bias, const float *residual, float *out,
+                     void *scratch, int oh0, int oh1);
+
 /* Plain direct 7-loop reference of iqs_conv2d (double accumulation); same
  * contract, no scratch. */
 void iqs_conv2d_ref(const iqs_conv_desc *d, const float *in, const float *w,
