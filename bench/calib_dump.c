@@ -60,7 +60,8 @@ int main(int argc, char **argv)
     iqs_assess_options_init(&o, (iqs_profile)profile);
     printf("photo,split,distortion,level,param,blur,noise,exposure,over,"
            "under,compression,quality,label,reason%s\n",
-           raw ? ",edge_width,noise_sigma,blockiness,clip,shadow,highlight"
+           raw ? ",edge_width,noise_sigma,blockiness,clip,shadow,highlight,"
+                 "midtone"
                : "");
     while (fgets(line, sizeof line, f)) {
         char photo[256], sp[32], dist[32], param[32], path[2048];
@@ -97,9 +98,9 @@ int main(int argc, char **argv)
                a.overexposure, a.underexposure, a.compression, a.quality,
                iqs_label_name(a.label), a.reason);
         if (raw)
-            printf(",%.5f,%.5f,%.5f,%.5f,%.5f,%.5f", r.edge_width,
+            printf(",%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f", r.edge_width,
                    r.noise_sigma, r.blockiness, r.clip, r.shadow,
-                   r.highlight);
+                   r.highlight, r.midtone);
         printf("\n");
         fflush(stdout);
         free(ws);

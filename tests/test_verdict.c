@@ -6,8 +6,8 @@
  * constants, docs/verdict.md), every image is decoded once and assessed with
  * the DEFAULT profile, and the suite asserts the issue's targets:
  *   - clean photos: <= 2% Rejected, >= 50% Accepted;
- *   - level 5 of every distortion >= 90% Rejected, level 4 >= 70% (the +EV
- *     ladder falls short: see target_l5 below);
+ *   - level 5 of every distortion >= 90% Rejected, level 4 >= 70% (+2 EV
+ *     falls short: see target_l4 below);
  *   - level 1 (mildest) <= 25% Rejected;
  *   - per distortion, mean Spearman (over photos) of the matching score
  *     with the level 0..5 (0 = the clean photo) >= 0.95;
@@ -32,6 +32,7 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
+#include "detect/detect.h"
 #include "iqs/iqs.h"
 #include "testutil.h"
 
@@ -277,12 +278,14 @@ static void test_clean_kept(void **state)
     assert_true(pc[IQS_LABEL_ACCEPTED] >= 50.0);
 }
 
-/* Issue 10's targets: level 5 >= 90% and level 4 >= 70% Rejected. The
- * +EV ladder misses them on the held-out photos (85% and 62% at the first
- * held-out run, docs/verdict.md "Known shortfall"); the constants were not
- * re-tuned on the held-out half, so that row asserts the measured floor
- * (no regression) and says so, instead of the target. */
-static const double target_l5[NDIST] = { 90, 90, 90, 80, 90 };
+/* Issue 10's targets: level 5 >= 90% and level 4 >= 70% Rejected. +2 EV
+ * misses its target on the held-out photos: 62% at the first held-out run
+ * of both the earlier (clip + 0.5 p5) and the current (clip + 0.5 p35)
+ * over-exposure measure (docs/verdict.md "Known shortfall"). The constants
+ * were chosen on the calibration half and not re-tuned after the held-out
+ * run, so that row asserts the measured floor (no regression) and says so,
+ * instead of the target. +3 EV meets its 90% (92%). */
+static const double target_l5[NDIST] = { 90, 90, 90, 90, 90 };
 static const double target_l4[NDIST] = { 70, 70, 70, 60, 70 };
 
 static void test_damage_rejected(void **state)
@@ -406,6 +409,33 @@ static void test_reasons(void **state)
     }
 }
 
+/* The over-exposure measure by hand (no ladder needed): gray 0..99, two
+ * pixels with a clipped channel. 35 of 100 pixels lie below 34.5 (bin 34
+ * holds the 35th, interpolated to its upper edge). The mapping crosses the
+ * documented anchors: 0.4 at x = clip + 0.5 midtone / 255 = 0.40, 0.9 at
+ * 0.60, and rises with either term. */
+static void test_over_measure(void **state)
+{
+    uint8_t rgb[300] = { 0 }, g[100];
+    double clip, sh, mid, hi;
+    int k;
+    (void)state;
+    for (k = 0; k < 100; k++)
+        g[k] = (uint8_t)k;
+    rgb[0] = 254;
+    rgb[5] = 255;
+    iqs_exposure_stats(rgb, g, 100, &clip, &sh, &mid, &hi);
+    assert_float_equal(clip, 0.02, 1e-12);
+    assert_float_equal(sh, 4.5, 1e-9);
+    assert_float_equal(mid, 34.5, 1e-9);
+    assert_float_equal(hi, 98.5, 1e-9);
+    assert_float_equal(iqs_calib_over(0.40, 0), 0.4f, 1e-5);
+    assert_float_equal(iqs_calib_over(0.30, 0.60 * 255), 0.9f, 1e-5);
+    assert_true(iqs_calib_over(clip, mid) < 0.1f);
+    assert_true(iqs_calib_over(0.1, 100) < iqs_calib_over(0.1, 120));
+    assert_true(iqs_calib_over(0.1, 100) < iqs_calib_over(0.2, 100));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_damage_rejected),
         cmocka_unit_test(test_monotone),
         cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_over_measure),
     };
     return cmocka_run_group_tests(tests, setup_ladder, teardown_ladder);
 }

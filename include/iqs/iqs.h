@@ -374,7 +374,7 @@ typedef enum iqs_profile {
  * DIGIKAM: digiKam's four detectors and its weighted calculator (a weight
  * x punish_factor for a score above punish_above).
  * CALIBRATED: detectors calibrated on graded photo ladders (edge width,
- * noise in flat areas, 8x8 blocking, clipped highlights / lifted shadows and
+ * noise in flat areas, 8x8 blocking, clipped highlights / lifted mid-tones and
  * highlight level), each score 0.4 at the Accepted and 0.9 at the Rejected
  * limit, and quality = (1 - the worst weighted score) x 100, so one severe
  * damage rejects. punish_* are not used. */
@@ -421,7 +421,7 @@ typedef struct iqs_assessment {
                              DIGIKAM: sigmoid of the noise variance        */
     float exposure;       /* max(overexposure, underexposure)              */
     float overexposure;   /* CALIBRATED: clipped highlights + lifted
-                             shadows; DIGIKAM: bright histogram bands      */
+                             mid-tones; DIGIKAM: bright histogram bands    */
     float underexposure;  /* CALIBRATED: how dark the highlights are;
                              DIGIKAM: dark histogram bands                 */
     float compression;    /* CALIBRATED: 8x8 blocking; DIGIKAM: flatness   */

@@ -209,9 +209,9 @@ static void run_calibrated(const iqs_image *img, const assess_plan *ap,
         out->noise = iqs_calib_noise(raw->noise_sigma);
     }
     if (o->detectors & IQS_DETECT_EXPOSURE) {
-        iqs_exposure_measures(rgb, gray, P, &raw->clip, &raw->shadow,
-                              &raw->highlight);
-        out->overexposure = iqs_calib_over(raw->clip, raw->shadow);
+        iqs_exposure_stats(rgb, gray, P, &raw->clip, &raw->shadow,
+                           &raw->midtone, &raw->highlight);
+        out->overexposure = iqs_calib_over(raw->clip, raw->midtone);
         out->underexposure = iqs_calib_under(raw->highlight);
     }
     if (o->detectors & IQS_DETECT_COMPRESSION) {

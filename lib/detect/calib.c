@@ -63,15 +63,18 @@ float iqs_calib_compression(double r)
     return (float)(s < 0 ? 0 : s);
 }
 
-/* Over-exposure: clipped fraction + half the 5th percentile of gray as a
- * fraction of white (lifted shadows tell a bright scene from a brightened
- * one). */
-#define OVER_X40 0.30
-#define OVER_X90 0.52
+/* Over-exposure: clipped fraction + half the 35th percentile of gray as a
+ * fraction of white. A gain lifts the lower mid-tones with the highlights;
+ * a bright scene's white areas mostly lie above its 35th percentile, so
+ * they count only once they clip. Anchors: 0.4 at the clean photos' mean +
+ * 2 sd, 0.9 at the equal-error point between +0.5 EV and +2 EV (calibration
+ * half, docs/verdict.md). */
+#define OVER_X40 0.40
+#define OVER_X90 0.60
 
-float iqs_calib_over(double clip, double shadow)
+float iqs_calib_over(double clip, double midtone)
 {
-    return anchored(clip + 0.5 * shadow / 255.0, OVER_X40, OVER_X90);
+    return anchored(clip + 0.5 * midtone / 255.0, OVER_X40, OVER_X90);
 }
 
 /* Under-exposure: the 99th percentile of gray, falling. */

@@ -207,8 +207,10 @@ typedef struct iqs_calib_raw {
     double noise_sigma; /* noise: std of the noise in flat areas (grey)   */
     double blockiness;  /* compression: 8x8 grid step ratio, 1 = none     */
     double clip;        /* exposure: fraction with a channel >= 254       */
-    double shadow;      /* exposure: 5th percentile of gray (0..255)      */
+    double shadow;      /* exposure: 5th percentile of gray (0..255),
+                           reported only (the earlier over measure)      */
     double highlight;   /* exposure: 99th percentile of gray (0..255)     */
+    double midtone;     /* exposure: 35th percentile of gray (0..255)     */
 } iqs_calib_raw;
 
 /* Blur: edge width by re-blurring. G = Sobel magnitude (/8, replicate
@@ -236,7 +238,15 @@ double iqs_noise_sigma(const uint8_t *gray, int w, int h, void *scratch);
  * blocking). 1.0 for pictures under 16x16. No scratch. */
 double iqs_compression_blockiness(const uint8_t *gray, int w, int h);
 
-/* Exposure measures of an RGB8 picture and its gray (n pixels, n > 0). */
+/* Exposure measures of an RGB8 picture and its gray (n pixels, n > 0), one
+ * histogram pass: clip = fraction of pixels with any channel >= 254;
+ * shadow, midtone, highlight = 5th, 35th and 99th percentiles of gray,
+ * interpolated inside their bin (bin v spans [v - 0.5, v + 0.5)), in
+ * [0, 255]. All outputs are written; none may be NULL. */
+void iqs_exposure_stats(const uint8_t *rgb, const uint8_t *gray, size_t n,
+                        double *clip, double *shadow, double *midtone,
+                        double *highlight);
+/* The same without the midtone (kept for existing callers). */
 void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
                            double *clip, double *shadow, double *highlight);
 
@@ -245,7 +255,9 @@ void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
 float iqs_calib_blur(double edge_width_1024);
 float iqs_calib_noise(double sigma);
 float iqs_calib_compression(double blockiness);
-float iqs_calib_over(double clip, double shadow);
+/* Over: x = clip + 0.5 x midtone / 255 (midtone = 35th percentile of gray),
+ * rising. */
+float iqs_calib_over(double clip, double midtone);
 float iqs_calib_under(double highlight);
 
 /* iqs_assess with the raw measures of the calibrated detectors as well

@@ -43,10 +43,13 @@ void iqs_exposure_scores(const uint8_t *gray, size_t n, int count255,
 /* ------------------------------------------------------------------------
  * Calibrated exposure measures (IQS_SCORING_CALIBRATED). Over-exposure
  * blows highlights (any channel at 254-255: clipped colour is lost colour)
- * and lifts the shadows; under-exposure pulls the highlights down, so the
- * 99th percentile of gray says how far the brightest part of the picture
- * is from white. Percentiles are interpolated inside their histogram bin,
- * so they move continuously with a gain.
+ * and lifts everything below them, so the 35th percentile of gray (the lower
+ * mid-tones) rises with the gain; a bright scene's white areas lie above
+ * it. Under-exposure pulls the highlights down, so the 99th percentile of
+ * gray says how far the brightest part of the picture is from white.
+ * Percentiles are interpolated inside their histogram bin, so they move
+ * continuously with a gain. The 5th percentile (the previous over measure's
+ * "lifted shadows") is still reported for the calibration tools.
  */
 static double percentile(const uint64_t hist[256], size_t n, double q)
 {
@@ -63,8 +66,9 @@ static double percentile(const uint64_t hist[256], size_t n, double q)
     return 255.0;
 }
 
-void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
-                           double *clip, double *shadow, double *highlight)
+void iqs_exposure_stats(const uint8_t *rgb, const uint8_t *gray, size_t n,
+                        double *clip, double *shadow, double *midtone,
+                        double *highlight)
 {
     uint64_t hist[256] = { 0 }, c = 0;
     size_t i;
@@ -76,5 +80,13 @@ void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
     }
     *clip = (double)c / (double)n;
     *shadow = percentile(hist, n, 0.05);
+    *midtone = percentile(hist, n, 0.35);
     *highlight = percentile(hist, n, 0.99);
+}
+
+void iqs_exposure_measures(const uint8_t *rgb, const uint8_t *gray, size_t n,
+                           double *clip, double *shadow, double *highlight)
+{
+    double midtone;
+    iqs_exposure_stats(rgb, gray, n, clip, shadow, &midtone, highlight);
 }

@@ -22,7 +22,7 @@ MATCH = {
     "blur": ("blur", "edge_width"),
     "noise": ("noise", "noise_sigma"),
     "jpeg": ("compression", "blockiness"),
-    "over": ("over", "clip+shadow"),
+    "over": ("over", "clip+midtone"),
     "under": ("under", "highlight"),
 }
 
@@ -50,6 +50,10 @@ def spearman(a, b):
 
 
 def raw_value(r, col):
+    # over-exposure: x = clip + 0.5 x (35th percentile of gray) / 255; the
+    # earlier measure used the 5th percentile ("clip+shadow", printed too).
+    if col == "clip+midtone":
+        return float(r["clip"]) + 0.5 * float(r["midtone"]) / 255.0
     if col == "clip+shadow":
         return float(r["clip"]) + 0.5 * float(r["shadow"]) / 255.0
     return float(r[col])
@@ -101,6 +105,15 @@ def main():
                     " ".join("%.3f" % raw_value(r, rawc) for r in seq)))
         print("%-8s mean Spearman of %s with the level: %.3f (min %.3f)" %
               (d, score, np.mean(rhos), min(rhos)))
+    # The earlier over-exposure measure, for comparison (raw only).
+    if "shadow" in rows[0]:
+        for lvl in range(0, 6):
+            sel = (list(clean.values()) if lvl == 0 else
+                   [r for r in rows if r["distortion"] == "over" and
+                    int(r["level"]) == lvl])
+            raw = [raw_value(r, "clip+shadow") for r in sel]
+            print("over     %-5d earlier clip + 0.5 p5/255: %7.3f [%7.3f,%7.3f]"
+                  % (lvl, np.median(raw), min(raw), max(raw)))
     if verbose:
         for p in photos:
             r = clean[p]
