@@ -12,7 +12,8 @@
 #   make fuzz-smoke      CI: replays every saved seed and tests/bad/ file
 #                        through every harness, then fuzzes each 30 s
 #   make fuzz-replay     only the replay part of fuzz-smoke
-#   make tsan            tests/test_concurrency under ThreadSanitizer
+#   make tsan            tests/test_concurrency and tests/test_parallel
+#                        under ThreadSanitizer
 #                        (build/tsan/; OPENBLAS_NUM_THREADS=1)
 #   make valgrind-check  one classify and one assess under valgrind memcheck
 #                        (errors and definite/indirect leaks fail)
@@ -123,13 +124,16 @@ fuzz-smoke: fuzz-replay
 TSAN_BUILD := build/tsan
 tsan:
 	@$(MAKE) --no-print-directory SAN=thread BUILD=$(TSAN_BUILD) CFLAGS="-O1 -g" \
-	  $(TSAN_BUILD)/tests/test_concurrency
+	  $(TSAN_BUILD)/tests/test_concurrency $(TSAN_BUILD)/tests/test_parallel
 	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  IQS_ROOT=$(CURDIR) IQS_SHARED=$(or $(IQS_SHARED),$(CURDIR)/../shared) \
 	  IQS_MODELS=$(or $(IQS_MODELS),$(CURDIR)/build/models) \
 	  IQS_CONC_CALLS=$(or $(IQS_CONC_CALLS),4) IQS_CONC_BIG=$(or $(IQS_CONC_BIG),1) \
 	  IQS_CONC_IMAGES=$(or $(IQS_CONC_IMAGES),10) IQS_CONC_PREVIEW=$(or $(IQS_CONC_PREVIEW),256) \
 	  $(TSAN_BUILD)/tests/test_concurrency
+	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  IQS_ROOT=$(CURDIR) IQS_MODELS=$(or $(IQS_MODELS),$(CURDIR)/build/models) \
+	  IQS_PAR_REPS=1 $(TSAN_BUILD)/tests/test_parallel
 	@echo "PASS tsan"
 
 # valgrind memcheck on the CLI: one classify (the any-size model at 96 px

@@ -79,6 +79,15 @@ static void *ws_for(const iqs_model *m, int width, size_t *size)
     return ws;
 }
 
+/* classifications per executor width (env IQS_PAR_REPS, default 3; the
+ * ThreadSanitizer run uses 1) */
+static int reps(void)
+{
+    const char *e = getenv("IQS_PAR_REPS");
+    const int n = e ? atoi(e) : 3;
+    return n > 0 ? n : 1;
+}
+
 static void check_model(const char *name)
 {
     iqs_model *m = open_model(name);
@@ -101,7 +110,7 @@ static void check_model(const char *name)
         assert_int_equal(ex.width, width);
         ws = ws_for(m, width, &wsz);
         assert_true(wsz > iqs_workspace_size(m));
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < reps(); rep++) {
             iqs_result r;
             memset(&r, 0xAB, sizeof r);
             assert_int_equal(iqs_classify_parallel(m, &img, &ex, ws, wsz, &r),
