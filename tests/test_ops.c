@@ -278,8 +278,17 @@ static void test_conv_check(void **state)
     assert_int_equal(iqs_conv2d_check(&st), 1);
     const int band = iqs_ops_conv_band(&st);
     assert_true(band >= 1 && band < st.oh);
-    assert_int_equal(iqs_conv2d_scratch_size(&st),
-                     (size_t)288 * band * 147 * sizeof(float));
+    /* ... unless the shape runs as Winograd and its scratch is larger */
+    const size_t col_st = (size_t)288 * band * 147 * sizeof(float);
+    assert_int_equal(iqs_conv2d_line_grain(&st), 4);
+    assert_true(iqs_conv2d_scratch_size(&st) >= col_st);
+    /* an im2col-only 3x3 (stride 2) keeps the band rule exactly */
+    iqs_conv_desc st2 = {32, 147, 147, 64, 73, 73, 3, 3, 2, 2,
+                         0,  0,   0,   0,  1,  1.0f};
+    assert_int_equal(iqs_conv2d_check(&st2), 1);
+    assert_int_equal(iqs_conv2d_line_grain(&st2), 1);
+    assert_int_equal(iqs_conv2d_scratch_size(&st2),
+                     (size_t)288 * iqs_ops_conv_band(&st2) * 73 * sizeof(float));
     /* 35x35 maps are one band */
     assert_int_equal(iqs_ops_conv_band(&ok), ok.oh);
     /* direct 1x1 needs no scratch; strided or padded 1x1 does */

@@ -263,7 +263,9 @@ static void test_shared_team(void **state)
     iqs_model_close(m);
 }
 
-/* iqs_conv2d_rows over a split of the lines == iqs_conv2d, bit for bit. */
+/* iqs_conv2d_rows over a split of the lines (in units of
+ * iqs_conv2d_line_grain) == iqs_conv2d, bit for bit; the stem-like 32->32
+ * shape runs as Winograd, the others as im2col + GEMM. */
 static void test_conv_rows(void **state)
 {
     (void)state;
@@ -275,11 +277,16 @@ static void test_conv_rows(void **state)
         { 24, 17, 17, 40, 17, 17, 7, 1, 1, 1, 3, 0, 3, 0, IQS_ACT_NONE, 1.0f },
         { 64, 8, 8, 80, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, IQS_ACT_RELU, 0.2f },
         { 16, 25, 25, 48, 25, 25, 3, 3, 1, 1, 1, 1, 1, 1, IQS_ACT_NONE, 0.17f },
+        { 32, 147, 147, 64, 147, 147, 3, 3, 1, 1, 1, 1, 1, 1, IQS_ACT_RELU, 1.0f },
+        { 64, 35, 35, 96, 35, 35, 3, 3, 1, 1, 1, 1, 1, 1, IQS_ACT_RELU, 1.0f },
+        { 80, 73, 73, 192, 71, 71, 3, 3, 1, 1, 0, 0, 0, 0, IQS_ACT_RELU, 1.0f },
     };
     uint32_t s = 11u;
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const iqs_conv_desc *d = &shapes[k];
         assert_true(iqs_conv2d_check(d));
+        if (k == 1 || k >= 6)
+            assert_int_equal(iqs_conv2d_line_grain(d), 4);
         const size_t K = (size_t)d->ic * d->kh * d->kw;
         const size_t nin = (size_t)d->ic * d->ih * d->iw;
         const size_t nout = (size_t)d->oc * d->oh * d->ow;
@@ -309,13 +316,15 @@ static void test_conv_rows(void **state)
                 r1 = r2 = res;
             }
             iqs_conv2d(d, in, w, b, r1, o1, scratch);
-            /* uneven cut: 1 line, then 2, 3, ... */
+            /* uneven cut in whole units of the line grain (Winograd tiles
+             * where the shape runs as Winograd): 1 unit, then 2, 3, ...,
+             * from the top */
+            const int g = iqs_conv2d_line_grain(d);
             int step = 1;
-            for (int oh0 = d->oh - 1; oh0 >= 0;) {
-                const int lo = oh0 - step + 1 > 0 ? oh0 - step + 1 : 0;
-                iqs_conv2d_rows(d, in, w, b, r2, o2, scratch, lo, oh0 + 1);
-                oh0 = lo - 1;
-                step++;
+            for (int lo = 0; lo < d->oh; step++) {
+                const int hi = lo + step * g < d->oh ? lo + step * g : d->oh;
+                iqs_conv2d_rows(d, in, w, b, r2, o2, scratch, lo, hi);
+                lo = hi;
             }
             assert_memory_equal(o1, o2, nout * sizeof *o1);
         }

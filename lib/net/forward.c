@@ -99,8 +99,13 @@ static void run_part(const iqs_net *net, uint32_t i, uint32_t part,
         };
         const float *res = L->l.n_in == 2 ? arena + net->layers[L->l.in[1]].off : NULL;
         if (by_lines) {
-            const int oh0 = (int)((uint32_t)d.oh * part / parts);
-            const int oh1 = (int)((uint32_t)d.oh * (part + 1) / parts);
+            /* whole Winograd tiles where the conv runs as Winograd */
+            const uint32_t g = (uint32_t)iqs_conv2d_line_grain(&d);
+            const uint32_t units = ((uint32_t)d.oh + g - 1) / g;
+            const int oh0 = (int)(units * part / parts * g);
+            int oh1 = (int)(units * (part + 1) / parts * g);
+            if (oh1 > d.oh)
+                oh1 = d.oh;
             if (oh0 < oh1)
                 iqs_conv2d_rows(&d, in, L->w, L->b, res, out, col, oh0, oh1);
         } else if (parts == 1) {

@@ -9,13 +9,16 @@
  * is folded into the GEMM (C = residual, alpha = scale, beta = 1); bias,
  * the residual's share of the bias and the activation are applied by
  * iqs_ops_gemm_bias_act as it stores its last K block (the AVX-512 kernel)
- * or in one pass after the GEMM (elsewhere).
- * The plain 7-loop reference lives beside it.
+ * or in one pass after the GEMM (elsewhere). 3x3 stride-1 convolutions
+ * of the shapes where it measured faster run as Winograd F(4x4,3x3)
+ * instead (lib/ops/winograd.c), whenever the requested lines are whole
+ * tiles. The plain 7-loop reference lives beside it.
  */
 #include <string.h>
 
 #include "base/common.h"
 #include "ops/ops.h"
+#include "ops/winograd.h"
 
 /* 1x1, stride 1, no padding: the input is the GEMM's B as it stands. */
 static int is_direct(const iqs_conv_desc *d)
@@ -76,8 +79,17 @@ size_t iqs_conv2d_scratch_size(const iqs_conv_desc *d)
 {
     if (is_direct(d))
         return 0;
-    return (size_t)d->ic * (size_t)d->kh * (size_t)d->kw *
-           (size_t)iqs_ops_conv_band(d) * (size_t)d->ow * sizeof(float);
+    const size_t col = (size_t)d->ic * (size_t)d->kh * (size_t)d->kw *
+                       (size_t)iqs_ops_conv_band(d) * (size_t)d->ow *
+                       sizeof(float);
+    const size_t wino =
+        iqs_winograd_applies(d) ? iqs_winograd_scratch_size(d) : 0;
+    return col > wino ? col : wino;
+}
+
+int iqs_conv2d_line_grain(const iqs_conv_desc *d)
+{
+    return iqs_winograd_applies(d) ? iqs_winograd_tile(d) : 1;
 }
 
 /* CHW [IC,IH,IW] -> output lines [oh0, oh1) of CHW [OC,OH,OW] via col
@@ -95,6 +107,12 @@ void iqs_conv2d_rows(const iqs_conv_desc *d, const float *in, const float *w,
      * residual, which is usually out itself (in place). */
     const float alpha = residual ? d->res_scale : 1.0f;
     const float beta = residual ? 1.0f : 0.0f;
+    const int grain = iqs_conv2d_line_grain(d);
+    if (grain > 1 && oh0 % grain == 0 && (oh1 % grain == 0 || oh1 == d->oh)) {
+        iqs_conv2d_winograd_rows(d, in, w, bias, residual, out, scratch, oh0,
+                                 oh1);
+        return;
+    }
     if (residual && residual != out) {
         const size_t n0 = (size_t)oh0 * OW, nr = (size_t)(oh1 - oh0) * OW;
         for (size_t c = 0; c < M; c++)

@@ -33,8 +33,9 @@ typedef struct iqs_conv_desc {
 
 /* Bytes of scratch iqs_conv2d needs: IC*KH*KW * R*OW floats for the im2col
  * matrix of a band of R output lines (R = iqs_ops_conv_band(d); R = OH
- * except for large outputs such as the stem's), or 0 for a 1x1 stride-1
- * unpadded conv (the GEMM reads the input directly). d must pass
+ * except for large outputs such as the stem's), or the Winograd scratch
+ * when that is larger and the shape runs as Winograd, or 0 for a 1x1
+ * stride-1 unpadded conv (the GEMM reads the input directly). d must pass
  * iqs_conv2d_check. */
 size_t iqs_conv2d_scratch_size(const iqs_conv_desc *d);
 
@@ -66,6 +67,12 @@ void iqs_conv2d(const iqs_conv_desc *d, const float *in, const float *w,
 void iqs_conv2d_rows(const iqs_conv_desc *d, const float *in, const float *w,
                      const float *bias, const float *residual, float *out,
                      void *scratch, int oh0, int oh1);
+
+/* Line granularity at which iqs_conv2d_rows keeps its fastest method: 4
+ * for the 3x3 stride-1 shapes that run as Winograd F(4x4,3x3) (ranges
+ * starting on a multiple of 4 and ending on one or at OH), 1 otherwise.
+ * Other ranges are still correct (im2col + GEMM), just slower. */
+int iqs_conv2d_line_grain(const iqs_conv_desc *d);
 
 /* Plain direct 7-loop reference of iqs_conv2d (double accumulation); same
  * contract, no scratch. */
@@ -113,6 +120,15 @@ void iqs_maxpool_ref(const iqs_pool_desc *d, const float *in, float *out);
  * as TensorFlow's AvgPool with SAME padding. Same layout rules. */
 void iqs_avgpool(const iqs_pool_desc *d, const float *in, float *out);
 void iqs_avgpool_ref(const iqs_pool_desc *d, const float *in, float *out);
+
+/* Test hook: runs one build of the pools (lib/ops/pool.c). isa -1 the
+ * clipped-window loop, 0 the one-lane generic build, 1 SSE, 2 AVX-512
+ * (1 and 2 on x86-64 only); is_max selects max or average. Returns 1 when
+ * it ran, 0 when that build is absent, the CPU lacks it, or the shape
+ * needs the clipped-window loop (out is then untouched). d must pass
+ * iqs_pool_check. */
+int iqs_ops_pool_isa(int isa, int is_max, const iqs_pool_desc *d,
+                     const float *in, float *out);
 
 /* Global average pool: out[c] = mean of in[c][0..hw). hw > 0. */
 void iqs_gap(int c, int hw, const float *in, float *out);
