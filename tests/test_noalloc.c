@@ -111,10 +111,58 @@ static void test_classify_allocates_nothing(void **state)
     iqs_model_close(m);
 }
 
+/* An executor that runs the tasks one after another on the caller. */
+static void run_in_turn(void *ctx, int n, iqs_task_fn task, void *arg)
+{
+    (void)ctx;
+    for (int i = 0; i < n; i++)
+        task(arg, i);
+}
+
+/* iqs_classify_parallel allocates nothing either: with a caller executor,
+ * and with an iqs_threads team once it exists (the team allocates only in
+ * iqs_threads_create). */
+static void test_parallel_allocates_nothing(void **state)
+{
+    (void)state;
+    install_hooks();
+    iqs_model *m = NULL;
+    iqs_diag d;
+    const char *path = tu_path(tu_models_dir(), "irv2_224_tf2_c3.iqsw");
+    if (iqs_model_open(path, 0, &m, &d) != IQS_OK)
+        fail_msg("%s: %s", path, d.msg);
+    static uint8_t px[160 * 120 * 3];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 7u + (i >> 5));
+    const iqs_image img = { px, 160, 120, 160 * 3, IQS_PIX_RGB8 };
+    iqs_threads *team = NULL;
+    assert_int_equal(iqs_threads_create(2, &team), IQS_OK);
+    iqs_executor ex[2] = { { 3, run_in_turn, NULL }, { 0, NULL, NULL } };
+    iqs_threads_executor(team, &ex[1]);
+    for (int k = 0; k < 2; k++) {
+        size_t wsz = iqs_workspace_size_parallel(m, ex[k].width);
+        void *ws = malloc(wsz);
+        assert_non_null(ws);
+        iqs_result r1, r2;
+        assert_int_equal(iqs_classify_parallel(m, &img, &ex[k], ws, wsz, &r1), IQS_OK);
+        calls = 0;
+        counting = 1;
+        iqs_status st = iqs_classify_parallel(m, &img, &ex[k], ws, wsz, &r2);
+        counting = 0;
+        assert_int_equal(st, IQS_OK);
+        assert_int_equal(calls, 0);
+        assert_memory_equal(r1.probs, r2.probs, sizeof r1.probs);
+        free(ws);
+    }
+    iqs_threads_destroy(team);
+    iqs_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_allocates_nothing),
+        cmocka_unit_test(test_parallel_allocates_nothing),
     };
     return cmocka_run_group_tests_name("noalloc", tests, NULL, NULL);
 }
