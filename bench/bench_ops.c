@@ -9,7 +9,10 @@
  * fused kernel iqs_conv2d uses). Run single-threaded for the numbers in
  * docs/benchmarks.md: OPENBLAS_NUM_THREADS=1 build/bench/bench_ops.
  * Options: --quick (tiny repetition counts, for CI), --shape N (only one),
- * --cpu (thread CPU time instead of wall time, for a loaded machine).
+ * --cpu (thread CPU time instead of wall time, for a loaded machine),
+ * --cold (the GEMM columns rotate through copies of the weights that add
+ * up to more than the last-level cache, so A streams from DRAM as in the
+ * network, whose 207 MB of weights never stay cached; B and C stay warm).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +51,9 @@ static float *falloc(size_t n)
     return p;
 }
 
-static int quick;
+static int quick, cold;
+/* --cold: weight copies per shape, twice a 32 MiB last-level cache */
+#define COLD_BYTES ((size_t)64 << 20)
 
 /* Best-of-rounds seconds per call of fn(ctx): each round repeats the call
  * for >= 30 ms (or once in quick mode). */
@@ -79,11 +84,15 @@ typedef struct gemm_ctx {
     const float *A, *B;
     float *C;
     int portable; /* 0 iqs_gemm, 1 iqs_gemm_portable, 2 fused conv GEMM */
+    float **cold; /* --cold: ncold copies of A used in turn, else NULL */
+    size_t ncold, next;
 } gemm_ctx;
 
 static void run_gemm(void *p)
 {
     gemm_ctx *g = p;
+    if (g->cold)
+        g->A = g->cold[g->next++ % g->ncold];
     if (g->portable == 2)
         iqs_ops_gemm_bias_act(g->M, g->N, g->K, 1.0f, g->A, g->K, g->B, g->N,
                               0.0f, g->C, g->N, NULL, IQS_ACT_NONE);
@@ -169,10 +178,13 @@ int main(int argc, char **argv)
             quick = 1;
         else if (!strcmp(argv[i], "--cpu"))
             clock_id = CLOCK_THREAD_CPUTIME_ID;
+        else if (!strcmp(argv[i], "--cold"))
+            cold = 1;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc)
             only = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--cpu] [--shape N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--cpu] [--cold] [--shape N]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -186,7 +198,7 @@ int main(int argc, char **argv)
     /* sgemm peak: square 1024 (256 in quick mode) */
     const size_t P = quick ? 256 : 1024;
     float *pa = falloc(P * P), *pb = falloc(P * P), *pc = falloc(P * P);
-    gemm_ctx pg = {P, P, P, pa, pb, pc, 0};
+    gemm_ctx pg = {P, P, P, pa, pb, pc, 0, NULL, 0, 0};
     double peak = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
     pg.portable = 1;
     const double peak_port = 2.0 * P * P * P / best_time(run_gemm, &pg) * 1e-9;
@@ -203,6 +215,9 @@ int main(int argc, char **argv)
     free(pb);
     free(pc);
 
+    if (cold)
+        printf("--cold: gemmGF, portGF and fusedGF read the weights from "
+               "DRAM (conv GFLOPS and the total do not)\n\n");
     printf("%-28s %5s %5s %5s %8s %7s %6s %6s %5s %7s %6s %7s\n", "conv",
            "M", "N", "K", "ms", "GFLOPS", "%peak", "im2c%", "epi%", "gemmGF",
            "portGF", "fusedGF");
@@ -252,7 +267,18 @@ int main(int argc, char **argv)
         const double te = best_time(run_epilogue, &c);
         /* the GEMM alone, unbanded (B = the input or a full-size col) */
         float *fullcol = ss ? falloc(K * N) : NULL;
-        gemm_ctx g = {M, N, K, w, ss ? fullcol : in, out, 0};
+        gemm_ctx g = {M, N, K, w, ss ? fullcol : in, out, 0, NULL, 0, 0};
+        if (cold) {
+            /* copies of the weights adding up to >= COLD_BYTES */
+            g.ncold = COLD_BYTES / (M * K * sizeof(float)) + 1;
+            g.cold = malloc(g.ncold * sizeof *g.cold);
+            if (!g.cold) {
+                fprintf(stderr, "out of memory\n");
+                return 1;
+            }
+            for (size_t i = 0; i < g.ncold; i++)
+                g.cold[i] = falloc(M * K);
+        }
         const double tg = best_time(run_gemm, &g);
         g.portable = 1;
         const double tp = best_time(run_gemm, &g);
@@ -271,6 +297,9 @@ int main(int argc, char **argv)
         free(out);
         free(scratch);
         free(fullcol);
+        for (size_t i = 0; i < g.ncold; i++)
+            free(g.cold[i]);
+        free(g.cold);
     }
     if (only < 0)
         printf("\nweighted by occurrences at 299 (%.2f GFLOP of the network's "
