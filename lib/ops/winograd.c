@@ -401,7 +401,6 @@ INL void out_body(const geom *g, int m, int fast, const float *restrict Mx,
                     px[0] = SHUF(yv[0], yv[1], ILO);
                     px[1] = SHUF(yv[0], yv[1], IHI);
                 }
-                UNROLL
                 for (int k = 0; k < m; k++) {
                     const size_t x = x0 + 16 * (size_t)k;
                     if (x >= x1)
