@@ -67,19 +67,6 @@ typedef int vi16 __attribute__((vector_size(64)));
 #define ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #define ILO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
 #define IHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
-typedef int vi16 __attribute__((vector_size(64)));
-
-/* Two-vector lane shuffles (the AVX-512 build turns them into vpermt2ps;
- * the portable build keeps scalar loops instead). */
-#ifdef __clang__
-#define SHUF(a, b, idx) __builtin_shufflevector(a, b, idx)
-#else
-#define SHUF(a, b, idx) __builtin_shuffle(a, b, (vi16){idx})
-#endif
-#define EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#define ILO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
-#define IHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 #define LD(v, p) memcpy(&(v), (p), sizeof(v16))
 #define ST(p, v) memcpy((p), &(v), sizeof(v16))
 

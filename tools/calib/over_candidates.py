@@ -28,6 +28,8 @@ import sys
 import cv2
 import numpy as np
 
+from calibrate import spearman  # same rank correlation as the calibration tables
+
 
 def pct(hist, q):
     """Percentile interpolated inside its bin, as lib/detect/exposure.c."""
@@ -56,28 +58,6 @@ def features(path):
     s = np.sqrt(np.maximum(cv2.blur(gf * gf, (5, 5)) - m * m, 0))
     f["flatbright"] = float(((s < 1.0) & (g >= 200)).mean())
     return f
-
-
-def rank(v):
-    v = np.asarray(v, float)
-    o = np.argsort(v, kind="mergesort")
-    r = np.empty(len(v))
-    i = 0
-    while i < len(v):
-        j = i
-        while j + 1 < len(v) and v[o[j + 1]] == v[o[i]]:
-            j += 1
-        r[o[i:j + 1]] = (i + j) / 2.0
-        i = j + 1
-    return r
-
-
-def spearman(a, b):
-    ra, rb = rank(a), rank(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    d = np.sqrt((ra ** 2).sum() * (rb ** 2).sum())
-    return float((ra * rb).sum() / d) if d > 0 else 0.0
 
 
 def dprime(a, b):
