@@ -281,8 +281,9 @@ static void test_clean_kept(void **state)
 /* Issue 10's targets: level 5 >= 90% and level 4 >= 70% Rejected. +2 EV
  * misses its target on the held-out photos: 62% at the first held-out run
  * of both the earlier (clip + 0.5 p5) and the current (clip + 0.5 p35)
- * over-exposure measure (docs/verdict.md "Known shortfall"). The constants
- * were chosen on the calibration half and not re-tuned after the held-out
+ * over-exposure measure, and again with the anchors re-derived from 37
+ * calibration photos (docs/verdict.md "Known shortfall"). The constants
+ * were chosen on calibration photos only and not tuned on the held-out
  * run, so that row asserts the measured floor (no regression) and says so,
  * instead of the target. +3 EV meets its 90% (92%). */
 static const double target_l5[NDIST] = { 90, 90, 90, 90, 90 };
@@ -430,7 +431,7 @@ static void test_over_measure(void **state)
     assert_float_equal(mid, 34.5, 1e-9);
     assert_float_equal(hi, 98.5, 1e-9);
     assert_float_equal(iqs_calib_over(0.40, 0), 0.4f, 1e-5);
-    assert_float_equal(iqs_calib_over(0.30, 0.60 * 255), 0.9f, 1e-5);
+    assert_float_equal(iqs_calib_over(0.30, 0.56 * 255), 0.9f, 1e-5);
     assert_true(iqs_calib_over(clip, mid) < 0.1f);
     assert_true(iqs_calib_over(0.1, 100) < iqs_calib_over(0.1, 120));
     assert_true(iqs_calib_over(0.1, 100) < iqs_calib_over(0.2, 100));

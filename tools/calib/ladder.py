@@ -23,7 +23,12 @@ the calibration set ("calib", 12 photos) and index 0, 2, 4, ... the held-out
 validation set ("valid", 13 photos). Only the calibration set was looked at
 while choosing the DEFAULT profile's maths and constants.
 
+--role calib labels every photo of --photos "calib" instead: for the second
+calibration set of tools/calib/debian_photos.py, whose photos are never
+reported as validation results.
+
 Usage: ladder.py OUTDIR [--photos DIR] [--split all|calib|valid]
+                        [--role calib]
 Deterministic: same inputs, same seeds, same bytes (for a given OpenCV).
 Only numpy and cv2 are used.
 """
@@ -72,6 +77,8 @@ def main():
         "testdata", "photos"))
     ap.add_argument("--split", default="all",
                     choices=["all", "calib", "valid"])
+    ap.add_argument("--role", default="split", choices=["split", "calib"],
+                    help="calib: every photo is calibration data")
     a = ap.parse_args()
 
     names = sorted(f for f in os.listdir(a.photos)
@@ -83,7 +90,7 @@ def main():
     ppm = [cv2.IMWRITE_PXM_BINARY, 1]
     rows = []
     for idx, name in enumerate(names):
-        split = split_of(idx)
+        split = "calib" if a.role == "calib" else split_of(idx)
         if a.split != "all" and split != a.split:
             continue
         src = os.path.join(a.photos, name)

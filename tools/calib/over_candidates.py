@@ -20,7 +20,9 @@ A gain of g EV in linear light multiplies sRGB values by about 2^(g/2.4)
 and clips them, so a dark photo at +3 EV looks like a normal one at about
 +1.5 EV: d'(1,3) says how well a measure would still catch it.
 
-usage: over_candidates.py MANIFEST
+usage: over_candidates.py MANIFEST [MANIFEST ...]
+(several manifests: their calibration rows are pooled, e.g. the shared
+photos' ladder and the ladder of tools/calib/debian_photos.py's photos)
 """
 import csv
 import sys
@@ -92,11 +94,14 @@ CANDIDATES = [
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = [r for r in csv.DictReader(open(sys.argv[1]))
-            if r["split"] == "calib" and r["distortion"] in ("clean", "over")]
+    rows = []
+    for man in sys.argv[1:]:
+        with open(man) as f:
+            rows += [r for r in csv.DictReader(f) if r["split"] == "calib"
+                     and r["distortion"] in ("clean", "over")]
     photos = sorted(set(r["photo"] for r in rows))
     feat = {}
     for r in rows:
