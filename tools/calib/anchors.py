@@ -18,12 +18,11 @@ is the anchor. The clean photos' share at that point is printed too.
 
 usage: anchors.py DUMP.csv [DUMP.csv ...]
 """
-import csv
 import sys
 
 import numpy as np
 
-from calibrate import raw_value
+from calibrate import calib_rows, raw_value
 
 
 def sweep(X, lo, hi, step, rejected):
@@ -39,10 +38,7 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = []
-    for path in sys.argv[1:]:
-        with open(path) as f:
-            rows += [r for r in csv.DictReader(f) if r["split"] == "calib"]
+    rows = calib_rows(sys.argv[1:])
     for dist, col, lo, hi, step, rej in [
             ("over", "clip+midtone", 0.30, 0.90, 0.0025,
              lambda v, t: v >= t),

@@ -49,6 +49,16 @@ def spearman(a, b):
     return float((ra * rb).sum() / d) if d > 0 else 0.0
 
 
+def calib_rows(paths):
+    """The calibration rows (split "calib") of one or more CSV files with a
+    split column (ladder.py manifests, calib_dump output), pooled."""
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            rows += [r for r in csv.DictReader(f) if r["split"] == "calib"]
+    return rows
+
+
 def raw_value(r, col):
     # over-exposure: x = clip + 0.5 x (35th percentile of gray) / 255; the
     # earlier measure used the 5th percentile ("clip+shadow", printed too).

@@ -24,13 +24,12 @@ usage: over_candidates.py MANIFEST [MANIFEST ...]
 (several manifests: their calibration rows are pooled, e.g. the shared
 photos' ladder and the ladder of tools/calib/debian_photos.py's photos)
 """
-import csv
 import sys
 
 import cv2
 import numpy as np
 
-from calibrate import spearman  # same rank correlation as the calibration tables
+from calibrate import calib_rows, spearman  # same rank correlation as the calibration tables
 
 
 def pct(hist, q):
@@ -97,11 +96,8 @@ def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = []
-    for man in sys.argv[1:]:
-        with open(man) as f:
-            rows += [r for r in csv.DictReader(f) if r["split"] == "calib"
-                     and r["distortion"] in ("clean", "over")]
+    rows = [r for r in calib_rows(sys.argv[1:])
+            if r["distortion"] in ("clean", "over")]
     photos = sorted(set(r["photo"] for r in rows))
     feat = {}
     for r in rows:
