@@ -82,7 +82,7 @@ float iqs_calib_over(double clip, double midtone)
 /* Under-exposure: the 99th percentile of gray, falling. 0.9 anchor by the
  * same equal-margin rule (-0.5 EV, -2 EV) as over-exposure. */
 #define UNDER_H40 185.0
-#define UNDER_H90 136.0
+#define UNDER_H90 136.7
 
 float iqs_calib_under(double highlight)
 {

@@ -5,7 +5,7 @@ data (docs/verdict.md, "Exposure").
 Reads the CSV of bench/calib_dump --raw (one or more files, e.g. the shared
 photos' calibration split and the photos of tools/calib/debian_photos.py),
 keeps the calibration rows only and, per exposure direction, sweeps the
-threshold on the raw measure (over: x = clip + 0.5 p35/255, rejected at or
+threshold over the range of the raw measure (over: x = clip + 0.5 p35/255, rejected at or
 above; under: p99 of gray, rejected at or below). For every threshold it
 takes the margins to the issue's targets on these photos,
 
@@ -25,8 +25,11 @@ import numpy as np
 from calibrate import calib_rows, raw_value
 
 
-def sweep(X, lo, hi, step, rejected):
-    ts = np.arange(lo, hi, step)
+def sweep(X, rejected):
+    """Best equal margin, the interval it holds on (to a 1/4000 of the
+    levels' range) and the interval's midpoint."""
+    v = X[:, [1, 4]]
+    ts = np.linspace(v.min(), v.max(), 4001)
     marg = np.array([min(0.25 - rejected(X[:, 1], t).mean(),
                          rejected(X[:, 4], t).mean() - 0.70) for t in ts])
     best = ts[marg >= marg.max() - 1e-12]
@@ -39,18 +42,15 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     rows = calib_rows(sys.argv[1:])
-    for dist, col, lo, hi, step, rej in [
-            ("over", "clip+midtone", 0.30, 0.90, 0.0025,
-             lambda v, t: v >= t),
-            ("under", "highlight", 60.0, 200.0, 0.25,
-             lambda v, t: v <= t)]:
+    for dist, col, rej in [("over", "clip+midtone", lambda v, t: v >= t),
+                           ("under", "highlight", lambda v, t: v <= t)]:
         val = {}
         for r in rows:
             if r["distortion"] in ("clean", dist):
                 val[(r["photo"], int(r["level"]))] = raw_value(r, col)
         photos = sorted(set(p for p, _ in val))
         X = np.array([[val[(p, lv)] for lv in range(6)] for p in photos])
-        m, a, b, t = sweep(X, lo, hi, step, rej)
+        m, a, b, t = sweep(X, rej)
         print("%-5s %d photos: best margin %.3f on [%g, %g], anchor %.4f: "
               "rejected clean %.1f%%, level 1 %.1f%%, level 4 %.1f%%, "
               "level 5 %.1f%%" %
