@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -920,6 +922,71 @@ static void test_shared_photos(void **state)
     }
 }
 
+/* Out of memory during decoding is IQS_E_NOMEM, not "corrupt image": a
+ * child process caps its address space just above what it uses, then
+ * decodes a valid 4000 x 4000 PPM (48 MB of pixels to allocate). The same
+ * bytes decode in the parent, uncapped. Sanitizer runtimes reserve
+ * terabytes of address space, so there the cap cannot be set. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
+static void test_decode_out_of_memory(void **state)
+{
+    (void)state;
+#ifdef NO_AS_LIMIT
+    skip();
+#else
+    const int w = 4000, h = 4000;
+    char hdr[64];
+    int hl = snprintf(hdr, sizeof hdr, "P6\n%d %d\n255\n", w, h);
+    size_t size = (size_t)hl + (size_t)w * h * 3;
+    uint8_t *ppm = malloc(size);
+    assert_non_null(ppm);
+    memcpy(ppm, hdr, (size_t)hl);
+    for (size_t i = (size_t)hl; i < size; i++)
+        ppm[i] = (uint8_t)(i * 7);
+
+    iqs_image img;
+    iqs_diag d;
+    assert_int_equal(iqs_image_decode_memory(ppm, size, NULL, &img, &d), IQS_OK);
+    assert_int_equal(img.width, w);
+    iqs_image_free(&img);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1)
+            _exit(101);
+        fclose(f);
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max =
+            (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (16u << 20);
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(102);
+        iqs_status st = iqs_image_decode_memory(ppm, size, NULL, &img, &d);
+        if (img.data != NULL)
+            _exit(103);
+        _exit(st == IQS_E_NOMEM && d.status == IQS_E_NOMEM ? 0
+              : 110 + (int)(st < 0 ? -st : st) % 100);
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    free(ppm);
+    assert_true(WIFEXITED(ws));
+    if (WEXITSTATUS(ws) != 0)
+        fail_msg("child: exit %d (0 = IQS_E_NOMEM; 103 = pixels returned; "
+                 ">= 110 = another status)", WEXITSTATUS(ws));
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -942,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_png_variants),
         cmocka_unit_test(test_one_pixel),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_decode_out_of_memory),
         cmocka_unit_test(test_shared_photos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,29 @@ static void to_rgb8(const uint8_t *restrict src, int comp, size_t npix,
     }
 }
 
+/* stb returns NULL without a reason (failure strings are off). Running out
+ * of memory is told apart from corrupt data by asking for the buffer the
+ * decoder had to allocate (width x height x channels): when even that
+ * cannot be had, the caller learns IQS_E_NOMEM, so a photo manager under
+ * memory pressure does not mark a good file as corrupt. A failure of one
+ * of stb's smaller, transient allocations still reads as IQS_E_IMAGE. */
+static iqs_status decode_failed(int w, int h, int comp, iqs_diag *diag)
+{
+    size_t n;
+    void *probe;
+
+    if (!iqs_mul_ok((size_t)w * (size_t)h, (size_t)(comp > 0 ? comp : 4),
+                    &n))
+        return iqs_diag_set(diag, IQS_E_LIMIT, "image too large for memory");
+    probe = malloc(n);
+    if (!probe)
+        return iqs_diag_set(diag, IQS_E_NOMEM,
+                            "cannot allocate %zu bytes to decode a %d x %d "
+                            "image", n, w, h);
+    free(probe);
+    return fail_image(diag, "corrupt or truncated image data");
+}
+
 IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
                                            const iqs_decode_options *opt,
                                            iqs_image *out, iqs_diag *diag)
@@ -169,7 +192,7 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
     px = stbi_load_from_memory((const stbi_uc *)data, (int)size, &w2, &h2,
                                &comp2, 0);
     if (!px)
-        return fail_image(diag, "corrupt or truncated image data");
+        return decode_failed(w, h, comp, diag);
     /* The loader re-reads the header it was asked about; insist. */
     if (w2 != w || h2 != h || comp2 < 1 || comp2 > 4) {
         st = iqs_diag_set(diag, IQS_E_IMAGE,
