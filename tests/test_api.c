@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "base/rd.h"
+#include "format/iqsw.h"
 #include "iqs/iqs.h"
 #include "testutil.h"
 
@@ -153,11 +155,45 @@ static void test_model_and_threads(void **state)
         free((void *)files[k]);
 }
 
+/* An input side below 75: the caller's (IQS_E_ARG) or the weights file's
+ * own (IQS_E_UNSUPPORTED: the caller did nothing wrong). */
+static void test_input_size_status(void **state)
+{
+    (void)state;
+    iqs_model *m = NULL;
+    iqs_diag d;
+    iqs_open_options o;
+    iqs_open_options_init(&o);
+    o.input_size = 50;
+    o.flags = IQS_OPEN_SKIP_DATA_CRC;
+    const char *any = tu_path(tu_models_dir(), "irv2_any_tf2_c3.iqsw");
+    assert_int_equal(iqs_model_open_ex(any, &o, &m, &d), IQS_E_ARG);
+    assert_null(m);
+
+    size_t n = 0;
+    uint8_t *raw = tu_read_file(tu_path(tu_models_dir(), "irv2_224_tf2_c3.iqsw"), &n);
+    assert_non_null(raw);
+    uint8_t *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    assert_non_null(p);
+    memcpy(p, raw, n);
+    free(raw);
+    iqs_wr32(p + IQSW_H_INPUT_H, 50);
+    iqs_wr32(p + IQSW_H_INPUT_W, 50);
+    iqs_iqsw_seal(p, n);
+    iqs_status st = iqs_model_open_memory(p, n, IQS_OPEN_SKIP_DATA_CRC, &m, &d);
+    if (st != IQS_E_UNSUPPORTED)
+        fail_msg("status %d (%s), want IQS_E_UNSUPPORTED", st, d.msg);
+    assert_null(m);
+    assert_non_null(strstr(d.msg, "50x50"));
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_strings),
         cmocka_unit_test(test_null_args),
+        cmocka_unit_test(test_input_size_status),
         cmocka_unit_test(test_model_and_threads),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

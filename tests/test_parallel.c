@@ -19,6 +19,9 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "iqs/iqs.h"
 #include "ops/ops.h"
@@ -144,10 +147,47 @@ static void check_model(const char *name)
     iqs_model_close(m);
 }
 
+/* Every width up to IQS_MAX_WIDTH, tasks run one by one (no threads): at
+ * widths above 12 the short maps' convolutions are cut differently (by
+ * channels, or Winograd by tiles), which must not change a bit. */
+static void check_widths(const char *name)
+{
+    iqs_model *m = open_model(name);
+    const int w = 300, h = 200;
+    uint8_t *px = picture(w, h, 11u);
+    const iqs_image img = { px, w, h, (size_t)w * 3, IQS_PIX_RGB8 };
+    size_t wsz;
+    void *ws = ws_for(m, IQS_MAX_WIDTH, &wsz);
+    iqs_result ref;
+    assert_int_equal(iqs_classify(m, &img, ws, wsz, &ref), IQS_OK);
+    for (int width = 2; width <= IQS_MAX_WIDTH; width++) {
+        int calls = 0;
+        const iqs_executor seq = { width, run_serial_reverse, &calls };
+        iqs_result r;
+        memset(&r, 0xAB, sizeof r);
+        assert_int_equal(iqs_classify_parallel(m, &img, &seq, ws, wsz, &r),
+                         IQS_OK);
+        assert_int_equal(calls, width);
+        if (memcmp(r.probs, ref.probs,
+                   (size_t)ref.num_classes * sizeof(float)) != 0)
+            fail_msg("%s: width %d differs from the serial pass", name, width);
+    }
+    free(ws);
+    free(px);
+    iqs_model_close(m);
+}
+
 static void test_irv2_bits(void **state)
 {
     (void)state;
     check_model("irv2_224_tf2_c3.iqsw");
+    check_widths("irv2_224_tf2_c3.iqsw");
+}
+
+static void test_v3_224_widths(void **state)
+{
+    (void)state;
+    check_widths("v3_224_tf2_c10.iqsw");
 }
 
 static void test_v3_bits(void **state)
@@ -200,6 +240,48 @@ static void test_args(void **state)
     assert_int_equal(calls, IQS_MAX_WIDTH);
     free(ws);
     iqs_model_close(m);
+}
+
+/* Destroy while another thread's run is in progress: it waits for the run
+ * to finish (every task done before destroy returns), then frees. */
+typedef struct slow_job {
+    iqs_executor ex;
+    _Atomic int started, done;
+} slow_job;
+
+static void slow_task(void *arg, int i)
+{
+    slow_job *j = arg;
+    atomic_fetch_add(&j->started, 1);
+    /* the first task (usually the calling thread's) outlasts the rest, so
+     * the workers are idle again and joinable while it still runs */
+    struct timespec ts = { 0, (i == 0 ? 200 : 1) * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    atomic_fetch_add(&j->done, 1);
+}
+
+static void *slow_run(void *p)
+{
+    slow_job *j = p;
+    j->ex.run(j->ex.ctx, 8, slow_task, j);
+    return NULL;
+}
+
+static void test_destroy_waits(void **state)
+{
+    (void)state;
+    iqs_threads *team = NULL;
+    assert_int_equal(iqs_threads_create(3, &team), IQS_OK);
+    slow_job j;
+    memset(&j, 0, sizeof j);
+    iqs_threads_executor(team, &j.ex);
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, slow_run, &j), 0);
+    while (atomic_load(&j.started) == 0)
+        sched_yield();
+    iqs_threads_destroy(team);
+    assert_int_equal(atomic_load(&j.done), 8);
+    pthread_join(tid, NULL);
 }
 
 /* Two caller threads share one team: their runs are serialised. */
@@ -346,6 +428,8 @@ int main(void)
         cmocka_unit_test(test_shared_team),
         cmocka_unit_test(test_irv2_bits),
         cmocka_unit_test(test_v3_bits),
+        cmocka_unit_test(test_v3_224_widths),
+        cmocka_unit_test(test_destroy_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

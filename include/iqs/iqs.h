@@ -323,9 +323,11 @@ IQS_API IQS_NODISCARD iqs_status iqs_classify_parallel(
 typedef struct iqs_threads iqs_threads;
 IQS_API IQS_NODISCARD iqs_status iqs_threads_create(int n,
                                                     iqs_threads **out);
-/* The team's executor (width n); valid until iqs_threads_destroy. */
+/* The team's executor (width n); valid until iqs_threads_destroy. A task
+ * must not call the same team's run (it would wait for itself). */
 IQS_API void iqs_threads_executor(iqs_threads *threads, iqs_executor *out);
-/* Joins the threads and frees the team; NULL is a no-op. */
+/* Waits for a run in progress on another thread, joins the threads and
+ * frees the team; NULL is a no-op. No run may start after it began. */
 IQS_API void iqs_threads_destroy(iqs_threads *threads);
 
 /* ---------------------------------------------------- classic detectors */

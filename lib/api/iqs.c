@@ -103,8 +103,12 @@ static iqs_status check_view(const void *data, size_t size, const iqs_open_optio
     }
     if (ih < MIN_INPUT_SIDE || iw < MIN_INPUT_SIDE || ih > IQSW_MAX_INPUT_SIDE ||
         iw > IQSW_MAX_INPUT_SIDE)
-        return iqs_diag_set(diag, IQS_E_ARG, "input size %ux%u outside %u..%u",
-                            ih, iw, MIN_INPUT_SIDE, IQSW_MAX_INPUT_SIDE);
+        /* the caller's size is a bad argument; the file's own is a model
+         * this runtime cannot run */
+        return iqs_diag_set(diag, opt->input_size ? IQS_E_ARG : IQS_E_UNSUPPORTED,
+                            "input size %ux%u outside %u..%u%s", ih, iw, MIN_INPUT_SIDE,
+                            IQSW_MAX_INPUT_SIDE,
+                            opt->input_size ? "" : " (the weights file's own)");
     *in_h = ih;
     *in_w = iw;
     return IQS_OK;

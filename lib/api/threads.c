@@ -9,8 +9,9 @@
  * thread (the caller included) claims task indices from a shared counter,
  * and the caller sleeps until the last task has returned. A run is one
  * whole forward pass, so the wake-up costs once per image, not per layer.
- * Concurrent run calls on one team are serialised by a second mutex.
- * Absent from MALLOC=0 and STDIO=0 (firmware) builds.
+ * Concurrent run calls on one team are serialised by a second mutex, which
+ * destroy also takes, so a destroy racing with another thread's run waits
+ * for that run to end. Absent from MALLOC=0 and STDIO=0 (firmware) builds.
  */
 #include "iqs/iqs.h"
 
@@ -20,6 +21,7 @@
 
 struct iqs_threads {
     int n;                  /* width: workers + the calling thread      */
+    int inited;             /* how many of the 4 sync objects exist     */
     int started;            /* workers actually running                 */
     pthread_t *tid;
     pthread_mutex_t run_mu; /* one run at a time                        */
@@ -87,19 +89,28 @@ static void team_run(void *ctx, int n, iqs_task_fn task, void *arg)
     pthread_mutex_unlock(&t->run_mu);
 }
 
-/* Stops and joins the workers that started, frees the team. */
+/* Waits for a run in progress, stops and joins the workers that started,
+ * frees the team (also a partly built one). */
 static void team_free(iqs_threads *t)
 {
-    pthread_mutex_lock(&t->mu);
-    t->stop = 1;
-    pthread_cond_broadcast(&t->wake);
-    pthread_mutex_unlock(&t->mu);
-    for (int k = 0; k < t->started; k++)
-        pthread_join(t->tid[k], NULL);
-    pthread_cond_destroy(&t->idle);
-    pthread_cond_destroy(&t->wake);
-    pthread_mutex_destroy(&t->mu);
-    pthread_mutex_destroy(&t->run_mu);
+    if (t->inited == 4) {
+        pthread_mutex_lock(&t->run_mu);
+        pthread_mutex_lock(&t->mu);
+        t->stop = 1;
+        pthread_cond_broadcast(&t->wake);
+        pthread_mutex_unlock(&t->mu);
+        for (int k = 0; k < t->started; k++)
+            pthread_join(t->tid[k], NULL);
+        pthread_mutex_unlock(&t->run_mu);
+    }
+    if (t->inited >= 4)
+        pthread_cond_destroy(&t->idle);
+    if (t->inited >= 3)
+        pthread_cond_destroy(&t->wake);
+    if (t->inited >= 2)
+        pthread_mutex_destroy(&t->mu);
+    if (t->inited >= 1)
+        pthread_mutex_destroy(&t->run_mu);
     free(t->tid);
     free(t);
 }
@@ -115,17 +126,19 @@ IQS_API iqs_status iqs_threads_create(int n, iqs_threads **out)
     if (!t)
         return IQS_E_NOMEM;
     t->n = n;
-    /* default attributes: glibc's initialisers cannot fail, and the
-     * static initialisers avoid four unwinding steps */
-    const pthread_mutex_t m0 = PTHREAD_MUTEX_INITIALIZER;
-    const pthread_cond_t c0 = PTHREAD_COND_INITIALIZER;
-    t->run_mu = m0;
-    t->mu = m0;
-    t->wake = c0;
-    t->idle = c0;
     t->tid = calloc((size_t)n, sizeof *t->tid);
-    if (!t->tid)
+    if (!t->tid || pthread_mutex_init(&t->run_mu, NULL) != 0)
         goto fail;
+    t->inited = 1;
+    if (pthread_mutex_init(&t->mu, NULL) != 0)
+        goto fail;
+    t->inited = 2;
+    if (pthread_cond_init(&t->wake, NULL) != 0)
+        goto fail;
+    t->inited = 3;
+    if (pthread_cond_init(&t->idle, NULL) != 0)
+        goto fail;
+    t->inited = 4;
     for (int k = 0; k < n - 1; k++) {
         if (pthread_create(&t->tid[k], NULL, worker, t) != 0)
             goto fail;

@@ -313,6 +313,8 @@ int iqs_arch_canonicalize(const iqsw_layer *layers, uint32_t n,
     }
     uint32_t emitted = 0, sp = 0;
     order[emitted++] = 0;
+    if (n == 1)
+        return 1; /* the input alone: it is also the output */
     state[0] = 2u << 8; /* emitted */
     /* state[i] = (phase << 8) | next-input-index; phase 1 = on stack. */
     stack[sp++] = n - 1;

@@ -39,6 +39,19 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The convolution of layer L (input A). */
+static iqs_conv_desc conv_desc(const iqs_net_layer *A, const iqs_net_layer *L)
+{
+    const iqs_conv_desc d = {
+        (int)A->c, (int)A->h, (int)A->w_, (int)L->c, (int)L->h, (int)L->w_,
+        (int)L->l.kh, (int)L->l.kw, (int)L->l.sh, (int)L->l.sw,
+        (int)L->l.pt, (int)L->l.pl, (int)L->l.pb, (int)L->l.pr,
+        L->l.act == IQSW_ACT_RELU ? IQS_ACT_RELU : IQS_ACT_NONE,
+        L->l.scale
+    };
+    return d;
+}
+
 /* How layer i is cut for W threads: parts and whether a convolution is
  * cut by output lines (1) or by output channels (0). */
 static uint32_t layer_parts(const iqs_net *net, uint32_t i, uint32_t W,
@@ -56,10 +69,18 @@ static uint32_t layer_parts(const iqs_net *net, uint32_t i, uint32_t W,
                            L->l.pb == 0 && L->l.pr == 0;
         /* im2col'd convolutions split their lines, so no thread repeats
          * the im2col; 1x1s (and maps too short to split) their channels,
-         * keeping the GEMM's N (the map) whole */
-        if (!direct && L->h >= 2 * W) {
-            *by_lines = 1;
-            return W;
+         * keeping the GEMM's N (the map) whole. A Winograd convolution is
+         * always cut by whole tiles of lines: a channel part is a smaller
+         * convolution, which may fall back to im2col (the method depends
+         * on IC x OC) and round differently from the whole layer. */
+        if (!direct) {
+            const iqs_conv_desc d = conv_desc(&net->layers[L->l.in[0]], L);
+            const uint32_t g = (uint32_t)iqs_conv2d_line_grain(&d);
+            const uint32_t units = (L->h + g - 1) / g;
+            if (g > 1 || L->h >= 2 * W) {
+                *by_lines = 1;
+                return units < W ? units : W;
+            }
         }
         p = L->c / 16;
         break;
@@ -90,13 +111,7 @@ static void run_part(const iqs_net *net, uint32_t i, uint32_t part,
 
     switch (L->l.op) {
     case IQSW_OP_CONV: {
-        iqs_conv_desc d = {
-            (int)A->c, (int)A->h, (int)A->w_, (int)L->c, (int)L->h, (int)L->w_,
-            (int)L->l.kh, (int)L->l.kw, (int)L->l.sh, (int)L->l.sw,
-            (int)L->l.pt, (int)L->l.pl, (int)L->l.pb, (int)L->l.pr,
-            L->l.act == IQSW_ACT_RELU ? IQS_ACT_RELU : IQS_ACT_NONE,
-            L->l.scale
-        };
+        iqs_conv_desc d = conv_desc(A, L);
         const float *res = L->l.n_in == 2 ? arena + net->layers[L->l.in[1]].off : NULL;
         if (by_lines) {
             /* whole Winograd tiles where the conv runs as Winograd */
