@@ -539,6 +539,21 @@ static void test_verdict_combine(void **state)
     assert_int_equal(iqs_verdict_combine(&a, NULL, NULL), IQS_OK);
     assert_int_equal(a.label, IQS_LABEL_PENDING);
     assert_int_equal(a.network, IQS_LABEL_NONE);
+    /* A caller-made assessment with an out-of-range or NaN quality: the
+     * reason stays defined (clamped), no float-to-int overflow (UBSan) */
+    {
+        iqs_assessment b = a;
+        b.technical = b.label = IQS_LABEL_ACCEPTED;
+        b.blur = 0.1f;
+        const float qs[3] = { NAN, 1e30f, -1e30f };
+        const char *const want[3] = { "accepted: quality 0", "accepted: quality 100",
+                                      "accepted: quality 0" };
+        for (int k = 0; k < 3; k++) {
+            b.quality = qs[k];
+            assert_int_equal(iqs_verdict_combine(&b, NULL, NULL), IQS_OK);
+            assert_string_equal(b.reason, want[k]);
+        }
+    }
     /* Mild damage: the network's class decides (2 -> Accepted). */
     assert_int_equal(iqs_verdict_combine(&a, &net, NULL), IQS_OK);
     assert_int_equal(a.label, IQS_LABEL_ACCEPTED);

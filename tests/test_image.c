@@ -922,6 +922,38 @@ static void test_shared_photos(void **state)
     }
 }
 
+/* Images beyond stb's buffers (indexed by int; PNG raw data <= 2^30 bytes)
+ * are IQS_E_LIMIT even when max_pixels allows them, never "corrupt". */
+static void test_decoder_buffer_limit(void **state)
+{
+    (void)state;
+    iqs_decode_options o;
+    iqs_decode_options_init(&o);
+    o.max_pixels = UINT64_MAX;
+    iqs_image img;
+    iqs_diag d;
+
+    static const char pnm[] = "P6\n30000 30000\n255\n\x01\x02\x03";
+    assert_int_equal(iqs_image_decode_memory(pnm, sizeof pnm - 1, &o, &img, &d),
+                     IQS_E_LIMIT);
+    assert_null(img.data);
+    assert_non_null(strstr(d.msg, "30000 x 30000"));
+
+    /* PNG: signature, IHDR 16384 x 16385 RGBA 8-bit (stb ignores CRCs), IEND */
+    static const uint8_t png[] = {
+        0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A,
+        0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0x40, 0x00, 0, 0, 0x40, 0x01,
+        8, 6, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82 };
+    assert_int_equal(iqs_image_decode_memory(png, sizeof png, &o, &img, &d),
+                     IQS_E_LIMIT);
+    assert_null(img.data);
+    assert_non_null(strstr(d.msg, "16384 x 16385"));
+    /* with the default limit it is refused by max_pixels, as before */
+    assert_int_equal(iqs_image_decode_memory(png, sizeof png, NULL, &img, &d),
+                     IQS_E_LIMIT);
+}
+
 /* Out of memory during decoding is IQS_E_NOMEM, not "corrupt image": a
  * child process caps its address space just above what it uses, then
  * decodes a valid 4000 x 4000 PPM (48 MB of pixels to allocate). The same
@@ -1010,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_one_pixel),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_decode_out_of_memory),
+        cmocka_unit_test(test_decoder_buffer_limit),
         cmocka_unit_test(test_shared_photos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,9 +120,10 @@ IQS_API void iqs_decode_options_init(iqs_decode_options *opt);
  * reduced to 8 bits, alpha is dropped). opt may be NULL (defaults).
  * On success *out owns its pixels: release with iqs_image_free.
  * Statuses: IQS_E_ARG, IQS_E_IMAGE (not an image, corrupt or truncated),
- * IQS_E_LIMIT, IQS_E_NOMEM (the pixel buffer could not be allocated; a
- * failure of one of the decoder's smaller internal allocations may still
- * read as IQS_E_IMAGE). */
+ * IQS_E_LIMIT (above max_pixels, or beyond the decoder's 2 GiB buffers),
+ * IQS_E_NOMEM (out of memory: after a failed decode, twice the decoded
+ * size could not be allocated; a heuristic, so a smaller or transient
+ * shortage may still read as IQS_E_IMAGE). */
 IQS_API IQS_NODISCARD iqs_status iqs_image_decode_memory(
     const void *data, size_t size, const iqs_decode_options *opt,
     iqs_image *out, iqs_diag *diag);

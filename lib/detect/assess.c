@@ -115,8 +115,11 @@ static int plan_all(int w, int h, const iqs_assess_options *o, assess_plan *ap)
     if (w <= 0 || h <= 0 ||
         !iqs_detect_preview_plan(w, h, o->quirks, o->preview_max, &ap->pv))
         return 0;
+    /* P < 2^40 and P < SIZE_MAX / 64 (32-bit hosts) keep every size sum
+     * below far from overflow: the scratch sizes are a few words per
+     * preview pixel. */
     if (!iqs_mul_ok((size_t)ap->pv.pw, (size_t)ap->pv.ph, &P) ||
-        P > ((size_t)1 << 40))
+        (uint64_t)P > ((uint64_t)1 << 40) || P > SIZE_MAX / 64)
         return 0;
     ap->bp.swap = (o->quirks & IQS_QUIRK_SWAP_LUMA) != 0;
     ap->bp.nangle = o->hough_angles;
@@ -124,7 +127,6 @@ static int plan_all(int w, int h, const iqs_assess_options *o, assess_plan *ap)
     need = ap->pv.scratch;
     ap->win = 0;
     if (o->scoring == IQS_SCORING_CALIBRATED) {
-        /* P < 2^40 keeps these sums far from overflow. */
         if (o->detectors & IQS_DETECT_BLUR) {
             t = iqs_blur_width_scratch(ap->pv.pw, ap->pv.ph);
             need = t > need ? t : need;

@@ -13,6 +13,7 @@
 #include "detect/detect.h"
 
 #if IQS_STDIO && IQS_MALLOC
+#include "image/image.h"
 #include "io/io.h"
 
 IQS_API iqs_status iqs_assess_file(const char *path,
@@ -42,10 +43,12 @@ IQS_API iqs_status iqs_assess_file(const char *path,
         iqs_assess_options_init(&o, IQS_PROFILE_DEFAULT);
     }
 
-    IQS_TRY(iqs_io_map(path, 0, IQS_DEFAULT_MAX_FILE_BYTES, &map, diag));
+    IQS_TRY(iqs_io_map(path, IQS_IO_EMPTY_OK, IQS_DEFAULT_MAX_FILE_BYTES,
+                       &map, diag));
     is_jpeg = map.size >= 3 && ((const uint8_t *)map.data)[0] == 0xff &&
               ((const uint8_t *)map.data)[1] == 0xd8;
-    st = iqs_image_decode_memory(map.data, map.size, NULL, &img, diag);
+    /* the same statuses and messages as iqs_image_load */
+    st = iqs_image_decode_named(path, map.data, map.size, NULL, &img, diag);
     iqs_io_unmap(&map);
     if (st != IQS_OK)
         return st;

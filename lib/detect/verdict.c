@@ -118,10 +118,14 @@ void iqs_verdict_reason(iqs_assessment *a)
         snprintf(a->reason, sizeof a->reason, "%s: %s %.2f",
                  iqs_label_name(a->label), word, (double)s);
         break;
-    case IQS_LABEL_ACCEPTED:
-        snprintf(a->reason, sizeof a->reason, "accepted: quality %d",
-                 (int)a->quality);
+    case IQS_LABEL_ACCEPTED: {
+        /* a->quality may come from the caller (iqs_verdict_combine):
+         * clamped, NaN as 0, before the conversion to int */
+        const float q = a->quality >= 0.0f ? (a->quality <= 100.0f ? a->quality : 100.0f)
+                                           : 0.0f;
+        snprintf(a->reason, sizeof a->reason, "accepted: quality %d", (int)q);
         break;
+    }
     default:
         snprintf(a->reason, sizeof a->reason, "none: no detector enabled");
         break;

@@ -107,18 +107,23 @@ static void to_rgb8(const uint8_t *restrict src, int comp, size_t npix,
 }
 
 /* stb returns NULL without a reason (failure strings are off). Running out
- * of memory is told apart from corrupt data by asking for the buffer the
- * decoder had to allocate (width x height x channels): when even that
- * cannot be had, the caller learns IQS_E_NOMEM, so a photo manager under
- * memory pressure does not mark a good file as corrupt. A failure of one
- * of stb's smaller, transient allocations still reads as IQS_E_IMAGE. */
-static iqs_status decode_failed(int w, int h, int comp, iqs_diag *diag)
+ * of memory is told apart from corrupt data by asking for what the decoder
+ * needed at its peak, about twice the decoded image (PNG: the inflated
+ * data and the pixels; JPEG: the component planes and the pixels; 16-bit
+ * sources twice that): when that cannot be had, the caller learns
+ * IQS_E_NOMEM, so a photo manager under memory pressure does not mark a
+ * good file as corrupt. A heuristic: memory that is short by less than
+ * the probe, or a transient shortage, may still read as IQS_E_IMAGE. */
+static iqs_status decode_failed(const void *data, size_t size, int w, int h,
+                                int comp, iqs_diag *diag)
 {
     size_t n;
     void *probe;
+    const size_t per = (size_t)(comp > 0 ? comp : 4) *
+                       (stbi_is_16_bit_from_memory((const stbi_uc *)data,
+                                                   (int)size) ? 4u : 2u);
 
-    if (!iqs_mul_ok((size_t)w * (size_t)h, (size_t)(comp > 0 ? comp : 4),
-                    &n))
+    if (!iqs_mul_ok((size_t)w * (size_t)h, per, &n))
         return iqs_diag_set(diag, IQS_E_LIMIT, "image too large for memory");
     probe = malloc(n);
     if (!probe)
@@ -161,8 +166,9 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
     /* Header only: dimensions before any allocation. Our own PNG/JPEG
      * header read comes first because stb refuses some huge headers as
      * "corrupt", which would hide a bomb behind IQS_E_IMAGE. */
-    if (iqs_header_dims(data, size, &w, &h) &&
-        (uint64_t)w * (uint64_t)h > opt->max_pixels)
+    const int have_dims = iqs_header_dims(data, size, &w, &h);
+    const int hw = w, hh = h;
+    if (have_dims && (uint64_t)w * (uint64_t)h > opt->max_pixels)
         return iqs_diag_set(diag, IQS_E_LIMIT,
                             "image of %d x %d pixels exceeds the limit of %llu pixels",
                             w, h, (unsigned long long)opt->max_pixels);
@@ -179,9 +185,15 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
         break;
     }
     if (!stbi_info_from_memory((const stbi_uc *)data, (int)size, &w, &h,
-                               &comp))
+                               &comp)) {
+        /* stb refuses a PNG of more than 2^30 raw bytes at its header */
+        if (have_dims && (uint64_t)hw * (uint64_t)hh * 4u > ((uint64_t)1 << 30))
+            return iqs_diag_set(diag, IQS_E_LIMIT,
+                                "image of %d x %d pixels exceeds the decoder's "
+                                "buffer limit", hw, hh);
         return fail_image(diag, "not a decodable image (JPEG, PNG, BMP, GIF, "
                                 "TGA, PNM) or corrupt header");
+    }
     if (w <= 0 || h <= 0)
         return fail_image(diag, "image header declares no pixels");
     if ((uint64_t)w * (uint64_t)h > opt->max_pixels)
@@ -189,10 +201,18 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
                             "image of %d x %d pixels exceeds the limit of %llu pixels",
                             w, h, (unsigned long long)opt->max_pixels);
 
+    /* stb's buffers are indexed by int: a larger one is refused by it as
+     * "corrupt"; say what it is */
+    if ((uint64_t)w * (uint64_t)h * (uint64_t)(comp > 0 ? comp : 4) *
+            (stbi_is_16_bit_from_memory((const stbi_uc *)data, (int)size) ? 2u : 1u) >
+        (uint64_t)INT_MAX)
+        return iqs_diag_set(diag, IQS_E_LIMIT,
+                            "image of %d x %d pixels exceeds the decoder's 2 GiB "
+                            "buffer limit", w, h);
     px = stbi_load_from_memory((const stbi_uc *)data, (int)size, &w2, &h2,
                                &comp2, 0);
     if (!px)
-        return decode_failed(w, h, comp, diag);
+        return decode_failed(data, size, w, h, comp, diag);
     /* The loader re-reads the header it was asked about; insist. */
     if (w2 != w || h2 != h || comp2 < 1 || comp2 > 4) {
         st = iqs_diag_set(diag, IQS_E_IMAGE,

@@ -70,11 +70,23 @@ IQS_API iqs_status iqs_image_load(const char *path,
     /* The size limit is enforced on fstat, before anything is read. */
     IQS_TRY(iqs_io_map(path, IQS_IO_EMPTY_OK, opt->max_file_bytes, &map,
                        diag));
-    if (map.size == 0)
-        st = iqs_diag_set(diag, IQS_E_IMAGE, "empty image data");
-    else
-        st = iqs_image_decode_memory(map.data, map.size, opt, out, diag);
+    st = iqs_image_decode_named(path, map.data, map.size, opt, out, diag);
     iqs_io_unmap(&map);
+    return st;
+}
+
+iqs_status iqs_image_decode_named(const char *path, const void *data,
+                                  size_t size, const iqs_decode_options *opt,
+                                  iqs_image *out, iqs_diag *diag)
+{
+    iqs_status st;
+    if (size == 0) {
+        if (out)
+            memset(out, 0, sizeof *out);
+        st = iqs_diag_set(diag, IQS_E_IMAGE, "empty image data");
+    } else {
+        st = iqs_image_decode_memory(data, size, opt, out, diag);
+    }
     if (st != IQS_OK && diag) {
         /* Name the file: the decoder only knew a buffer. */
         char msg[sizeof diag->msg];

@@ -121,4 +121,11 @@ void iqs_orient_dims(int orientation, int w, int h, int *ow, int *oh);
 void iqs_orient_apply(const uint8_t *restrict src, int w, int h,
                       int orientation, uint8_t *restrict dst);
 
+/* Decodes a file's bytes mapped from path (size 0 is IQS_E_IMAGE "empty
+ * image data"); on failure the diag message is prefixed with the path's
+ * last 60 characters. What iqs_image_load and iqs_assess_file share. */
+iqs_status iqs_image_decode_named(const char *path, const void *data,
+                                  size_t size, const iqs_decode_options *opt,
+                                  iqs_image *out, iqs_diag *diag);
+
 #endif
