@@ -607,7 +607,7 @@ static void test_alloc_image_assess(void **state)
 /* ---------------------------------------------------------- converter */
 
 typedef struct conv_ctx {
-    char in[1024], dir[1024], out[1100], tmp[1100];
+    char in[1024], dir[1024], out[1100];
     const char *orig;   /* content of a pre-existing OUT, or NULL */
     size_t orig_n;
     long out_size;      /* size of a good output (learnt on success) */
@@ -640,8 +640,8 @@ static void check_convert(void *p, int st)
     conv_ctx *c = p;
     char names[2048];
     int n = list_dir(c->dir, names, sizeof names);
-    if (tu_exists(c->tmp))
-        fail_msg("temporary %s left behind (status %d; dir: %s)", c->tmp, st, names);
+    if (strstr(names, "model.iqsw.tmp"))
+        fail_msg("temporary file left behind (status %d; dir: %s)", st, names);
     if (st == IQS_OK) {
         struct stat s;
         assert_int_equal(stat(c->out, &s), 0);
@@ -680,7 +680,6 @@ static void conv_setup(conv_ctx *c, const char *dir)
              tu_root_dir());
     snprintf(c->dir, sizeof c->dir, "%s", dir);
     snprintf(c->out, sizeof c->out, "%s/model.iqsw", dir);
-    snprintf(c->tmp, sizeof c->tmp, "%s/model.iqsw.tmp", dir);
     c->out_size = -1;
 }
 
@@ -988,7 +987,10 @@ static void test_read_only(void **state)
     assert_non_null(strstr(c.msg, strerror(EROFS)));
     /* check_convert expects OUT alone in the folder: the sidecar is there
      * too, so check by hand. */
-    assert_false(tu_exists(c.tmp));
+    char names[2048];
+    list_dir(c.dir, names, sizeof names);
+    if (strstr(names, "model.iqsw.tmp"))
+        fail_msg("temporary file left behind: %s", names);
     size_t got = 0;
     char *now = slurp(c.out, &got);
     assert_int_equal(got, sizeof orig);

@@ -16,7 +16,10 @@
 
 #include <cmocka.h>
 
+#include "../tools/convert_pb/convert.h"
+#include "../tools/iqs/xmp.h"
 #include "io/io.h"
+#include "iqs/iqs.h"
 #include "testutil.h"
 
 static const char *g_dir;
@@ -170,6 +173,122 @@ static void test_long_path_message(void **state)
     print_message("%s\n", diag.msg);
 }
 
+/* A FIFO in place of a file: refused at once, never a wait for a writer
+ * (the library's reader, image loading, the converter's input and the
+ * CLI's sidecar reader). An alarm turns a regression into a failed run
+ * instead of a hang. */
+static void test_fifo(void **state)
+{
+    (void)state;
+    char fifo[1024];
+    snprintf(fifo, sizeof fifo, "%s", tu_path(g_dir, "fifo.jpg"));
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    for (unsigned flags = 0; flags <= IQS_OPEN_NO_MMAP; flags += IQS_OPEN_NO_MMAP)
+        expect_fail(fifo, flags, UINT64_MAX, IQS_E_IO, "not a regular file");
+
+    iqs_image img;
+    iqs_diag d;
+    assert_int_equal(iqs_image_load(fifo, NULL, &img, &d), IQS_E_IO);
+    assert_null(img.data);
+
+    cpb_options o;
+    cpb_err e;
+    memset(&o, 0, sizeof o);
+    memset(&e, 0, sizeof e);
+    o.in_path = fifo;
+    o.out_path = tu_path(g_dir, "fifo_out.iqsw");
+    o.quiet = 1;
+    o.out = stdout;
+    assert_int_equal(cpb_convert(&o, &e), IQS_E_IO);
+    assert_non_null(strstr(e.msg, "not a regular file"));
+    assert_int_equal(access(o.out_path, F_OK), -1);
+
+    char xmp[1024], err[256];
+    snprintf(xmp, sizeof xmp, "%s", tu_path(g_dir, "fifo.xmp"));
+    assert_int_equal(mkfifo(xmp, 0600), 0);
+    xmp_update u;
+    memset(&u, 0, sizeof u);
+    u.pick_label = 1;
+    assert_int_equal(xmp_update_file(xmp, &u, 0, NULL, err, sizeof err), XMP_E_IO);
+    assert_non_null(strstr(err, "not a regular file"));
+    alarm(0);
+    unlink(fifo);
+    unlink(xmp);
+}
+
+/* The converter's temporary file: a planted OUT.tmp symlink or file is
+ * neither followed nor overwritten nor removed (the temporary name is
+ * unique and created exclusively). */
+static void test_convert_tmp_name(void **state)
+{
+    (void)state;
+    char in[1024], out[1024], planted[1100], victim[1024];
+    snprintf(in, sizeof in, "%s/tests/fuzz/corpus/pb/v3_299_tf1_c3.skel.pb", tu_root_dir());
+    if (access(in, R_OK) != 0)
+        fail_msg("missing %s", in);
+    snprintf(out, sizeof out, "%s", tu_path(g_dir, "conv.iqsw"));
+    snprintf(planted, sizeof planted, "%s.tmp", out);
+    snprintf(victim, sizeof victim, "%s", tu_path(g_dir, "victim.txt"));
+    static const char precious[] = "precious user data";
+    for (int as_link = 1; as_link >= 0; as_link--) {
+        write_file(victim, precious, sizeof precious - 1);
+        if (as_link)
+            assert_int_equal(symlink(victim, planted), 0);
+        else
+            write_file(planted, precious, sizeof precious - 1);
+        cpb_options o;
+        cpb_err e;
+        memset(&o, 0, sizeof o);
+        memset(&e, 0, sizeof e);
+        o.in_path = in;
+        o.out_path = out;
+        o.quiet = 1;
+        o.out = stdout;
+        if (cpb_convert(&o, &e) != IQS_OK)
+            fail_msg("convert: %s", e.msg);
+        const char *check = as_link ? victim : planted;
+        size_t n = 0;
+        char *now = tu_read_file(check, &n);
+        assert_non_null(now);
+        assert_int_equal(n, sizeof precious - 1);
+        assert_memory_equal(now, precious, n);
+        free(now);
+        struct stat st;
+        assert_int_equal(lstat(out, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_true(st.st_size > 1000000);
+        unlink(out);
+        unlink(planted);
+        unlink(victim);
+    }
+}
+
+/* iqs_assess_file reports what iqs_image_load reports, file named. */
+static void test_assess_file_statuses(void **state)
+{
+    (void)state;
+    char empty[1024], junk[1024];
+    snprintf(empty, sizeof empty, "%s", tu_path(g_dir, "empty.jpg"));
+    snprintf(junk, sizeof junk, "%s", tu_path(g_dir, "junk.jpg"));
+    write_file(empty, "", 0);
+    write_file(junk, "\xff\xd8not a jpeg at all", 21);
+    const char *files[2] = { empty, junk };
+    for (int k = 0; k < 2; k++) {
+        iqs_image img;
+        iqs_assessment a;
+        iqs_diag d1, d2;
+        const iqs_status s1 = iqs_image_load(files[k], NULL, &img, &d1);
+        const iqs_status s2 = iqs_assess_file(files[k], NULL, &a, &d2);
+        assert_int_equal(s1, IQS_E_IMAGE);
+        assert_int_equal(s2, s1);
+        assert_string_equal(d2.msg, d1.msg);
+        assert_non_null(strstr(d2.msg, k ? "junk.jpg" : "empty.jpg"));
+    }
+    unlink(empty);
+    unlink(junk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +297,9 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_unreadable),
         cmocka_unit_test(test_long_path_message),
+        cmocka_unit_test(test_fifo),
+        cmocka_unit_test(test_convert_tmp_name),
+        cmocka_unit_test(test_assess_file_statuses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

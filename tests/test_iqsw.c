@@ -350,6 +350,88 @@ static void test_tensor_rules(void **state)
     CASE(iqs_wr32(f.p + T(&f, 4, IQSW_T_NAME), 0xFFFF), 1, IQS_E_FORMAT, "name offset");
 }
 
+/* n one-element tensors, the first two swapped (disjoint, out of order),
+ * a one-layer table; returns the open's status and message. */
+static iqs_status open_unordered(uint32_t n, char *msg, size_t msgsz)
+{
+    const size_t tab = IQSW_HEADER_SIZE, lay = tab + (size_t)n * IQSW_TENSOR_REC_SIZE;
+    const size_t str = lay + IQSW_LAYER_REC_SIZE;
+    const char strings[] = "bad\0normal\0good\0t";
+    const size_t so = sizeof strings;
+    const size_t data = (str + so + 63) & ~(size_t)63;
+    const size_t size = data + (size_t)n * 64;
+    uint8_t *p = aligned_alloc(64, size);
+    assert_non_null(p);
+    memset(p, 0, size);
+    iqsw_header h;
+    memset(&h, 0, sizeof h);
+    h.major = IQSW_MAJOR;
+    h.minor = IQSW_MINOR;
+    h.header_size = IQSW_HEADER_SIZE;
+    h.tensor_rec = IQSW_TENSOR_REC_SIZE;
+    h.layer_rec = IQSW_LAYER_REC_SIZE;
+    h.align = IQSW_ALIGN;
+    h.arch = IQSW_ARCH_INCEPTION_RESNET_V2;
+    h.head = IQS_HEAD_CLASSES;
+    h.input_h = h.input_w = h.default_side = 8;
+    h.input_c = 3;
+    h.resize = IQSW_RESIZE_NEAREST_EXACT;
+    h.order = IQSW_ORDER_RGB;
+    h.scale = 1.0f / 127.5f;
+    h.offset = -1.0f;
+    h.classes = 3;
+    h.tensors_off = (uint32_t)tab;
+    h.tensor_count = n;
+    h.layers_off = (uint32_t)lay;
+    h.layer_count = 1;
+    h.strings_off = (uint32_t)str;
+    h.strings_size = (uint32_t)so;
+    h.data_off = data;
+    h.data_size = size - data;
+    h.file_size = size;
+    iqs_iqsw_put_header(p, &h);
+    memcpy(p + str, strings, so);
+    for (uint32_t t = 0; t < n; t++) {
+        const uint32_t slot = t == 0 ? 1 : t == 1 ? 0 : t;
+        iqsw_tensor r = {.name = (uint32_t)(so - 2), .dtype = IQSW_DTYPE_F32, .rank = 1,
+                         .offset = data + 64 * (size_t)slot, .bytes = 4};
+        r.dims[0] = r.dims[1] = r.dims[2] = r.dims[3] = 1;
+        iqs_iqsw_put_tensor(p + tab + (size_t)t * IQSW_TENSOR_REC_SIZE, &r);
+    }
+    iqsw_layer L;
+    memset(&L, 0, sizeof L);
+    L.op = IQSW_OP_INPUT;
+    L.out_c = 3;
+    L.weight = L.bias = IQSW_NONE;
+    for (int k = 0; k < 4; k++)
+        L.in[k] = IQSW_NONE;
+    iqs_iqsw_put_layer(p + lay, &L);
+    iqs_iqsw_seal(p, size);
+    iqsw_view v;
+    iqs_diag d;
+    memset(&d, 0, sizeof d);
+    iqs_status st = iqs_iqsw_open(p, size, 0, &v, &d);
+    snprintf(msg, msgsz, "%s", d.msg);
+    free(p);
+    return st;
+}
+
+/* The pairwise overlap check for tensors out of file order is bounded:
+ * up to IQSW_MAX_UNORDERED_TENSORS it runs (and passes: the tensors are
+ * disjoint), one more is refused before it starts. */
+static void test_unordered_bound(void **state)
+{
+    (void)state;
+    char msg[256];
+    iqs_status st = open_unordered(IQSW_MAX_UNORDERED_TENSORS, msg, sizeof msg);
+    if (strstr(msg, "tensor"))
+        fail_msg("%u unordered tensors: status %d (%s)", IQSW_MAX_UNORDERED_TENSORS, st, msg);
+    st = open_unordered(IQSW_MAX_UNORDERED_TENSORS + 1, msg, sizeof msg);
+    assert_int_equal(st, IQS_E_FORMAT);
+    if (!strstr(msg, "ascending offset order"))
+        fail_msg("%u unordered tensors: %s", IQSW_MAX_UNORDERED_TENSORS + 1, msg);
+}
+
 static void test_layer_rules(void **state)
 {
     (void)state;
@@ -470,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_truncated_at_each_section),
         cmocka_unit_test(test_header_rules),
         cmocka_unit_test(test_tensor_rules),
+        cmocka_unit_test(test_unordered_bound),
         cmocka_unit_test(test_layer_rules),
         cmocka_unit_test(test_crc),
         cmocka_unit_test(test_bad_files),

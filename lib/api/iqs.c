@@ -278,7 +278,7 @@ IQS_API iqs_status iqs_model_open_ex(const char *path, const iqs_open_options *o
         iqs_open_options_init(&dflt);
         opt = &dflt;
     }
-    IQS_TRY(iqs_io_map(path, opt->flags & IQS_OPEN_NO_MMAP, (uint64_t)1 << 32, &map, diag));
+    IQS_TRY(iqs_io_map(path, opt->flags & IQS_OPEN_NO_MMAP, IQSW_MAX_FILE_BYTES, &map, diag));
     iqs_status st = open_view(map.data, map.size, opt, out, diag);
     if (st != IQS_OK) {
         iqs_io_unmap(&map);

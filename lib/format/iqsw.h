@@ -31,10 +31,14 @@
 
 /* Limits the reader enforces (and the writer respects). */
 #define IQSW_MAX_TENSORS 65536u
+/* Tensors not in ascending offset order are checked pairwise: at most this many. */
+#define IQSW_MAX_UNORDERED_TENSORS 4096u
 #define IQSW_MAX_LAYERS 65536u
 #define IQSW_MAX_STRINGS (1u << 24)
 #define IQSW_MAX_DIM (1u << 24)
 #define IQSW_MAX_INPUT_SIDE 4096u
+/* Largest weights file iqs_model_open maps (and tools/convert_pb writes). */
+#define IQSW_MAX_FILE_BYTES ((uint64_t)1 << 32)
 
 /* Header byte offsets. */
 enum {

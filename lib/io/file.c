@@ -46,8 +46,10 @@ static iqs_status open_regular(const char *path, uint64_t max_bytes,
 
     *fd = -1;
     *size = 0;
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer before
+     * the regular-file check below could refuse it; cleared again then. */
     do {
-        f = open(path, O_RDONLY | O_CLOEXEC);
+        f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     } while (f < 0 && errno == EINTR);
     if (f < 0) {
         err = errno;
@@ -69,6 +71,13 @@ static iqs_status open_regular(const char *path, uint64_t max_bytes,
         close(f);
         return iqs_diag_set(diag, IQS_E_IO, "'%s%s': not a regular file",
                             PATH_ARGS(path));
+    }
+    err = fcntl(f, F_GETFL);
+    if (err < 0 || fcntl(f, F_SETFL, err & ~O_NONBLOCK) != 0) {
+        err = errno;
+        close(f);
+        return iqs_diag_set(diag, IQS_E_IO, "'%s%s': %s", PATH_ARGS(path),
+                            strerror(err));
     }
     if (st.st_size <= 0 && !empty_ok) {
         close(f);

@@ -36,6 +36,7 @@ typedef struct bctx {
     cpb_err *e;
     int32_t *memo;   /* per node: layer id, MEMO_NONE or MEMO_BUSY */
     uint32_t *cons;  /* per node: live data consumers              */
+    uint32_t *idres; /* per Identity node: what it resolves to     */
     uint8_t *live;
     uint32_t placeholder;
     char nb[4][CPB_MAX_NAME + 1]; /* rotating buffers for node names */
@@ -77,52 +78,112 @@ static uint32_t n_data(const cpb_graph *g, uint32_t node)
     return k;
 }
 
-/* Resolves input reference "name[:port]" through Identity chains to the
- * producing node. Returns 0 on success, else fills e. */
-static iqs_status resolve_ref(const cpb_graph *g, uint32_t from, cpb_str ref,
-                              uint32_t *out, cpb_err *e)
+/* idres[] values besides a node id (the one an Identity resolves to). */
+#define IDR_NONE UINT32_MAX         /* not resolved yet                    */
+#define IDR_PORT (UINT32_MAX - 1u)  /* resolves to an unsupported port     */
+
+/* The node named by input reference ref ("name[:port]") of node from. */
+static iqs_status find_ref(const cpb_graph *g, uint32_t from, cpb_str ref,
+                           uint32_t *out, cpb_err *e)
 {
+    uint32_t n = ref.n, port = 0;
+    /* A trailing ":digits" is an output index. */
+    uint32_t c = n;
+    while (c > 0 && ref.p[c - 1] >= '0' && ref.p[c - 1] <= '9')
+        c--;
+    if (c > 0 && c < n && ref.p[c - 1] == ':') {
+        for (uint32_t i = c; i < n && port < 100000; i++)
+            port = port * 10 + (uint32_t)(ref.p[i] - '0');
+        n = c - 1;
+    }
+    int64_t k = cpb_graph_find(g, ref.p, n);
+    if (k < 0)
+        return cpb_fail(e, IQS_E_FORMAT,
+                        "node '%.*s' has input '%.*s', which does not exist",
+                        (int)g->nodes[from].name.n,
+                        (const char *)g->nodes[from].name.p, (int)ref.n,
+                        (const char *)ref.p);
+    if (port != 0)
+        return cpb_fail(e, IQS_E_UNSUPPORTED,
+                        "node '%.*s' uses output %u of node '%.*s'; only "
+                        "output 0 is supported",
+                        (int)g->nodes[from].name.n,
+                        (const char *)g->nodes[from].name.p, port, (int)n,
+                        (const char *)ref.p);
+    *out = (uint32_t)k;
+    return IQS_OK;
+}
+
+/* The first data input of Identity node k. */
+static iqs_status identity_input(const cpb_graph *g, uint32_t k, cpb_str *ref,
+                                 cpb_err *e)
+{
+    const cpb_node *nd = &g->nodes[k];
+    uint32_t i;
+    for (i = 0; i < nd->n_in && is_ctrl(g->inputs[nd->first_in + i]); i++)
+        ;
+    if (i == nd->n_in)
+        return cpb_fail(e, IQS_E_FORMAT, "Identity '%.*s' has no input",
+                        (int)nd->name.n, (const char *)nd->name.p);
+    *ref = g->inputs[nd->first_in + i];
+    return IQS_OK;
+}
+
+/* Resolves input reference ref of node from through Identity chains to the
+ * producing node. idres (one entry per node, IDR_NONE at first) remembers
+ * what each Identity on the way resolved to, so every chain is walked once
+ * however many nodes consume it. Returns 0 on success, else fills e. */
+static iqs_status resolve_ref(const cpb_graph *g, uint32_t *idres,
+                              uint32_t from, cpb_str ref, uint32_t *out,
+                              cpb_err *e)
+{
+    const uint32_t from0 = from;
+    const cpb_str ref0 = ref;
+    uint32_t target = IDR_NONE, k = 0;
+    iqs_status s = IQS_OK;
     for (uint32_t steps = 0; steps <= g->n_nodes; steps++) {
-        uint32_t n = ref.n, port = 0;
-        /* A trailing ":digits" is an output index. */
-        uint32_t c = n;
-        while (c > 0 && ref.p[c - 1] >= '0' && ref.p[c - 1] <= '9')
-            c--;
-        if (c > 0 && c < n && ref.p[c - 1] == ':') {
-            for (uint32_t i = c; i < n && port < 100000; i++)
-                port = port * 10 + (uint32_t)(ref.p[i] - '0');
-            n = c - 1;
+        if ((s = find_ref(g, from, ref, &k, e)) != IQS_OK)
+            break;
+        if (!cpb_str_eq(g->nodes[k].op, "Identity")) {
+            target = k;
+            break;
         }
-        int64_t k = cpb_graph_find(g, ref.p, n);
-        if (k < 0)
-            return cpb_fail(e, IQS_E_FORMAT,
-                            "node '%.*s' has input '%.*s', which does not exist",
-                            (int)g->nodes[from].name.n,
-                            (const char *)g->nodes[from].name.p, (int)ref.n,
-                            (const char *)ref.p);
-        if (port != 0)
-            return cpb_fail(e, IQS_E_UNSUPPORTED,
-                            "node '%.*s' uses output %u of node '%.*s'; only "
-                            "output 0 is supported",
-                            (int)g->nodes[from].name.n,
-                            (const char *)g->nodes[from].name.p, port, (int)n,
-                            (const char *)ref.p);
-        const cpb_node *nd = &g->nodes[k];
-        if (!cpb_str_eq(nd->op, "Identity")) {
-            *out = (uint32_t)k;
-            return IQS_OK;
+        if (idres[k] != IDR_NONE) {
+            target = idres[k];
+            break;
         }
         /* Identity: follow its first data input. */
-        uint32_t i;
-        for (i = 0; i < nd->n_in && is_ctrl(g->inputs[nd->first_in + i]); i++)
-            ;
-        if (i == nd->n_in)
-            return cpb_fail(e, IQS_E_FORMAT, "Identity '%.*s' has no input",
-                            (int)nd->name.n, (const char *)nd->name.p);
-        from = (uint32_t)k;
-        ref = g->inputs[nd->first_in + i];
+        if ((s = identity_input(g, k, &ref, e)) != IQS_OK)
+            break;
+        from = k;
     }
-    return cpb_fail(e, IQS_E_FORMAT, "cycle of Identity nodes");
+    if (s == IQS_E_UNSUPPORTED)
+        target = IDR_PORT;
+    else if (s != IQS_OK)
+        return s;
+    else if (target == IDR_NONE)
+        return cpb_fail(e, IQS_E_FORMAT, "cycle of Identity nodes");
+    /* Second walk: every Identity up to the answer learns it. */
+    from = from0;
+    ref = ref0;
+    while (find_ref(g, from, ref, &k, NULL) == IQS_OK &&
+           cpb_str_eq(g->nodes[k].op, "Identity") && idres[k] == IDR_NONE) {
+        idres[k] = target;
+        if (identity_input(g, k, &ref, NULL) != IQS_OK)
+            break;
+        from = k;
+    }
+    if (target == IDR_PORT)
+        return s == IQS_E_UNSUPPORTED
+                   ? s
+                   : cpb_fail(e, IQS_E_UNSUPPORTED,
+                              "node '%.*s' reads, through Identity nodes, an "
+                              "output other than 0; only output 0 is "
+                              "supported",
+                              (int)g->nodes[from0].name.n,
+                              (const char *)g->nodes[from0].name.p);
+    *out = target;
+    return IQS_OK;
 }
 
 /* k-th data input of node, resolved through Identity. */
@@ -135,7 +196,7 @@ static iqs_status in_node(bctx *b, uint32_t node, uint32_t k, uint32_t *out)
         if (is_ctrl(s))
             continue;
         if (seen++ == k)
-            return resolve_ref(b->g, node, s, out, b->e);
+            return resolve_ref(b->g, b->idres, node, s, out, b->e);
     }
     return cpb_fail(b->e, IQS_E_FORMAT, "node '%s' (%.*s) has no input %u",
                     nm(b, node), (int)n->op.n, (const char *)n->op.p, k);
@@ -883,7 +944,7 @@ static iqs_status analyse(bctx *b, uint32_t *sink)
             cpb_str r = g->inputs[nd->first_in + k];
             if (is_ctrl(r))
                 continue;
-            iqs_status rs = resolve_ref(g, i, r, &src, b->e);
+            iqs_status rs = resolve_ref(g, b->idres, i, r, &src, b->e);
             if (rs == IQS_OK)
                 b->cons[src]++;
             else if (rs != IQS_E_UNSUPPORTED)
@@ -933,7 +994,7 @@ static iqs_status analyse(bctx *b, uint32_t *sink)
                 continue;
             /* Output ports are checked where values are used: BN's extra
              * outputs are never live in an inference graph. */
-            if ((s = resolve_ref(g, i, r, &src, b->e)) != IQS_OK)
+            if ((s = resolve_ref(g, b->idres, i, r, &src, b->e)) != IQS_OK)
                 goto fail;
             b->cons[src]++;
             if (!b->live[src]) {
@@ -1026,12 +1087,15 @@ iqs_status cpb_model_build(const cpb_graph *g, unsigned input_size,
     b.memo = malloc((size_t)g->n_nodes * sizeof *b.memo);
     b.cons = calloc(g->n_nodes, sizeof *b.cons);
     b.live = calloc(g->n_nodes, 1);
-    if (!b.memo || !b.cons || !b.live) {
+    b.idres = malloc((size_t)g->n_nodes * sizeof *b.idres);
+    if (!b.memo || !b.cons || !b.live || !b.idres) {
         s = cpb_fail(e, IQS_E_NOMEM, "out of memory");
         goto fail;
     }
-    for (uint32_t i = 0; i < g->n_nodes; i++)
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
         b.memo[i] = MEMO_NONE;
+        b.idres[i] = IDR_NONE;
+    }
     if ((s = analyse(&b, &sink)) != IQS_OK)
         goto fail;
     if ((s = input_layer(&b, input_size)) != IQS_OK)
@@ -1046,6 +1110,7 @@ fail:
     free(b.memo);
     free(b.cons);
     free(b.live);
+    free(b.idres);
     if (s != IQS_OK)
         cpb_model_free(m);
     return s;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -184,9 +185,15 @@ iqs_status cpb_model_image(const cpb_model *m, uint8_t **out, size_t *size,
         }
     }
     uint64_t file_size = nt ? tens[nt - 1].offset + tens[nt - 1].bytes : data_off;
-    if (str_off + soff > UINT32_MAX || file_size > SIZE_MAX) {
-        s = cpb_fail(e, IQS_E_LIMIT, "file of %llu bytes is too large",
-                     (unsigned long long)file_size);
+    /* Refused before anything that size is allocated: a small .pb can
+     * share one broadcast Const among many layers, and the library would
+     * not open a file above IQSW_MAX_FILE_BYTES anyway. */
+    if (str_off + soff > UINT32_MAX || file_size > SIZE_MAX ||
+        file_size > IQSW_MAX_FILE_BYTES) {
+        s = cpb_fail(e, IQS_E_LIMIT,
+                     "weights file of %llu bytes is too large (the limit is "
+                     "%llu)", (unsigned long long)file_size,
+                     (unsigned long long)IQSW_MAX_FILE_BYTES);
         goto fail;
     }
     void *mem = NULL;
@@ -282,15 +289,22 @@ static iqs_status read_all(const char *path, uint8_t **out, size_t *size,
 {
     *out = NULL;
     *mapped = 0;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO must not block the open before it is refused */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return cpb_fail(e, IQS_E_IO, "cannot open %s: %s", path,
                         strerror(errno));
     struct stat st;
     iqs_status s = IQS_OK;
     uint8_t *buf = NULL;
+    int fl;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         s = cpb_fail(e, IQS_E_IO, "%s is not a regular file", path);
+        goto fail;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        s = cpb_fail(e, IQS_E_IO, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if ((uint64_t)st.st_size > CPB_MAX_FILE_BYTES) {
@@ -333,18 +347,29 @@ fail:
     return s;
 }
 
-/* OUT.tmp, fsync, rename, fsync of the folder; no file left on failure. */
+/* A new temporary file beside path, OUT.tmp.<pid>.<k>, created with
+ * O_EXCL | O_NOFOLLOW: never an existing file or a symlink planted under a
+ * predictable name, and never shared with another converter writing the
+ * same OUT. Then fsync, rename, fsync of the folder; on failure only the
+ * file this call created is removed. */
 static iqs_status write_atomic(const char *path, const uint8_t *data,
                                size_t n, cpb_err *e)
 {
+    static _Atomic unsigned counter;
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 5);
+    char *tmp = malloc(pl + 48);
     if (!tmp)
         return cpb_fail(e, IQS_E_NOMEM, "out of memory");
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
     iqs_status s = IQS_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 atomic_fetch_add(&counter, 1u));
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0) {
         s = cpb_fail(e, IQS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
         free(tmp);

@@ -1118,13 +1118,22 @@ xmp_status xmp_update_file(const char *path, const xmp_update *u, int dry_run, i
                           strerror(errno));
         target = real;
     }
-    int fd = open(target, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named like the sidecar must not block the open */
+    int fd = open(target, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && errno != ENOENT)
         return seterr(err, errsz, XMP_E_IO, "%s: %s", target, strerror(errno));
     if (fd >= 0) {
         exists = 1;
         if (fstat(fd, &st) != 0) {
             s = seterr(err, errsz, XMP_E_IO, "%s: %s", target, strerror(errno));
+            close(fd);
+            return s;
+        }
+        int fl = S_ISREG(st.st_mode) ? fcntl(fd, F_GETFL) : -1;
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            s = seterr(err, errsz, XMP_E_IO, "%s: %s", target,
+                       S_ISREG(st.st_mode) ? strerror(errno)
+                                           : "not a regular file");
             close(fd);
             return s;
         }
