@@ -43,6 +43,29 @@ typedef struct file {
 
 static float tval(uint32_t t, size_t i) { return (float)t + 0.001f * (float)i; }
 
+/* The header fields every test file shares (an 8x8 IRv2, 3 classes);
+ * tables, counts and sizes are the caller's. */
+static void header_defaults(iqsw_header *h)
+{
+    memset(h, 0, sizeof *h);
+    h->major = IQSW_MAJOR;
+    h->minor = IQSW_MINOR;
+    h->header_size = IQSW_HEADER_SIZE;
+    h->tensor_rec = IQSW_TENSOR_REC_SIZE;
+    h->layer_rec = IQSW_LAYER_REC_SIZE;
+    h->align = IQSW_ALIGN;
+    h->arch = IQSW_ARCH_INCEPTION_RESNET_V2;
+    h->head = IQS_HEAD_CLASSES;
+    h->input_h = h->input_w = h->default_side = 8;
+    h->input_c = 3;
+    h->resize = IQSW_RESIZE_NEAREST_EXACT;
+    h->order = IQSW_ORDER_RGB;
+    h->scale = 1.0f / 127.5f;
+    h->offset = -1.0f;
+    h->classes = 3;
+    h->labels = 0;
+}
+
 /* trec/lrec: record sizes (a newer minor may use larger ones). */
 static void build(file *f, uint32_t trec, uint32_t lrec)
 {
@@ -82,23 +105,10 @@ static void build(file *f, uint32_t trec, uint32_t lrec)
     memset(f->p, 0, f->n);
 
     iqsw_header *h = &f->h;
-    h->major = IQSW_MAJOR;
+    header_defaults(h);
     h->minor = trec > IQSW_TENSOR_REC_SIZE ? IQSW_MINOR + 1 : IQSW_MINOR;
-    h->header_size = IQSW_HEADER_SIZE;
     h->tensor_rec = trec;
     h->layer_rec = lrec;
-    h->align = IQSW_ALIGN;
-    h->arch = IQSW_ARCH_INCEPTION_RESNET_V2;
-    h->head = IQS_HEAD_CLASSES;
-    h->input_h = h->input_w = 8;
-    h->input_c = 3;
-    h->resize = IQSW_RESIZE_NEAREST_EXACT;
-    h->order = IQSW_ORDER_RGB;
-    h->scale = 1.0f / 127.5f;
-    h->offset = -1.0f;
-    h->classes = 3;
-    h->labels = 0;
-    h->default_side = 8;
     h->tensors_off = (uint32_t)f->tab;
     h->tensor_count = NT;
     h->layers_off = (uint32_t)f->lay;
@@ -364,22 +374,7 @@ static iqs_status open_unordered(uint32_t n, char *msg, size_t msgsz)
     assert_non_null(p);
     memset(p, 0, size);
     iqsw_header h;
-    memset(&h, 0, sizeof h);
-    h.major = IQSW_MAJOR;
-    h.minor = IQSW_MINOR;
-    h.header_size = IQSW_HEADER_SIZE;
-    h.tensor_rec = IQSW_TENSOR_REC_SIZE;
-    h.layer_rec = IQSW_LAYER_REC_SIZE;
-    h.align = IQSW_ALIGN;
-    h.arch = IQSW_ARCH_INCEPTION_RESNET_V2;
-    h.head = IQS_HEAD_CLASSES;
-    h.input_h = h.input_w = h.default_side = 8;
-    h.input_c = 3;
-    h.resize = IQSW_RESIZE_NEAREST_EXACT;
-    h.order = IQSW_ORDER_RGB;
-    h.scale = 1.0f / 127.5f;
-    h.offset = -1.0f;
-    h.classes = 3;
+    header_defaults(&h);
     h.tensors_off = (uint32_t)tab;
     h.tensor_count = n;
     h.layers_off = (uint32_t)lay;
