@@ -272,7 +272,8 @@ static void test_assess_file_statuses(void **state)
     snprintf(empty, sizeof empty, "%s", tu_path(g_dir, "empty.jpg"));
     snprintf(junk, sizeof junk, "%s", tu_path(g_dir, "junk.jpg"));
     write_file(empty, "", 0);
-    write_file(junk, "\xff\xd8not a jpeg at all", 21);
+    static const char junk_bytes[] = "\xff\xd8not a jpeg at all";
+    write_file(junk, junk_bytes, sizeof junk_bytes - 1);
     const char *files[2] = { empty, junk };
     for (int k = 0; k < 2; k++) {
         iqs_image img;
