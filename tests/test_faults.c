@@ -288,27 +288,6 @@ static char *slurp(const char *path, size_t *n)
     return p;
 }
 
-/* Names in dir, space-separated, sorted by readdir order (for messages)
- * and their count (. and .. excluded). */
-static int list_dir(const char *dir, char *buf, size_t bufsz)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    buf[0] = '\0';
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        n++;
-        size_t l = strlen(buf);
-        snprintf(buf + l, bufsz - l, "%s%s", l ? " " : "", e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
 static void write_file(const char *path, const void *data, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -639,7 +618,7 @@ static void check_convert(void *p, int st)
 {
     conv_ctx *c = p;
     char names[2048];
-    int n = list_dir(c->dir, names, sizeof names);
+    int n = tu_list_dir(c->dir, names, sizeof names);
     if (strstr(names, "model.iqsw.tmp"))
         fail_msg("temporary file left behind (status %d; dir: %s)", st, names);
     if (st == IQS_OK) {
@@ -799,7 +778,7 @@ static void check_xmp(void *p, int st)
 {
     xmp_ctx *c = p;
     char names[2048];
-    int n = list_dir(c->dir, names, sizeof names);
+    int n = tu_list_dir(c->dir, names, sizeof names);
     size_t got = 0;
     char *now = tu_exists(c->path) ? slurp(c->path, &got) : NULL;
     if (st == XMP_OK) {
@@ -988,7 +967,7 @@ static void test_read_only(void **state)
     /* check_convert expects OUT alone in the folder: the sidecar is there
      * too, so check by hand. */
     char names[2048];
-    list_dir(c.dir, names, sizeof names);
+    tu_list_dir(c.dir, names, sizeof names);
     if (strstr(names, "model.iqsw.tmp"))
         fail_msg("temporary file left behind: %s", names);
     size_t got = 0;

@@ -1,6 +1,7 @@
 /* Helpers shared by the cmocka suites (tests only; may print and exit). */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +67,23 @@ void tu_rmtree(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "rmtree failed: %s\n", dir);
+}
+
+int tu_list_dir(const char *dir, char *buf, size_t bufsz)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    buf[0] = '\0';
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        n++;
+        size_t l = strlen(buf);
+        snprintf(buf + l, bufsz - l, "%s%s", l ? " " : "", e->d_name);
+    }
+    closedir(d);
+    return n;
 }

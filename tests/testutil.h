@@ -20,4 +20,7 @@ int tu_exists(const char *path);
 const char *tu_mkdtemp(void);
 /* rm -rf of a directory made by tu_mkdtemp. */
 void tu_rmtree(const char *dir);
+/* The names in dir, space-separated in readdir order (for messages), and
+ * their count (. and .. excluded); -1 if dir cannot be opened. */
+int tu_list_dir(const char *dir, char *buf, size_t bufsz);
 #endif

@@ -16,14 +16,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/common.h"
 #include "base/rd.h"
 #include "convert.h"
+#include "io/io.h"
 
 #define KNOWN_V3_SIZE 88007527u
 static const char KNOWN_V3_SHA[] =
@@ -282,69 +281,21 @@ fail:
 
 /* ------------------------------------------------------------- driver */
 
-/* Maps the input read-only (falls back to reading it); *mapped tells
- * which release to use. */
-static iqs_status read_all(const char *path, uint8_t **out, size_t *size,
-                           int *mapped, cpb_err *e)
+/* Maps the input read-only through the library's file layer (regular
+ * files only, FIFOs refused without waiting, size limit before reading,
+ * read fallback); an empty file is kept for the parser to refuse. */
+static iqs_status read_input(const char *path, iqs_mapping *map,
+                             const uint8_t **data, size_t *size, cpb_err *e)
 {
-    *out = NULL;
-    *mapped = 0;
-    /* O_NONBLOCK: a FIFO must not block the open before it is refused */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return cpb_fail(e, IQS_E_IO, "cannot open %s: %s", path,
-                        strerror(errno));
-    struct stat st;
-    iqs_status s = IQS_OK;
-    uint8_t *buf = NULL;
-    int fl;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        s = cpb_fail(e, IQS_E_IO, "%s is not a regular file", path);
-        goto fail;
-    }
-    fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        s = cpb_fail(e, IQS_E_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if ((uint64_t)st.st_size > CPB_MAX_FILE_BYTES) {
-        s = cpb_fail(e, IQS_E_LIMIT, "%s is %lld bytes, the limit is %llu",
-                     path, (long long)st.st_size,
-                     (unsigned long long)CPB_MAX_FILE_BYTES);
-        goto fail;
-    }
-    size_t n = (size_t)st.st_size, got = 0;
-    if (n > 0) {
-        void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p != MAP_FAILED) {
-            *out = p;
-            *size = n;
-            *mapped = 1;
-            goto fail;
-        }
-    }
-    buf = malloc(n ? n : 1);
-    if (!buf) {
-        s = cpb_fail(e, IQS_E_NOMEM, "out of memory reading %s", path);
-        goto fail;
-    }
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            s = cpb_fail(e, IQS_E_IO, "read error on %s at byte %zu", path, got);
-            goto fail;
-        }
-        got += (size_t)r;
-    }
-    *out = buf;
-    *size = n;
-    buf = NULL;
-fail:
-    free(buf);
-    close(fd);
-    return s;
+    static const uint8_t none[1];
+    iqs_diag d;
+    iqs_status s = iqs_io_map(path, IQS_IO_EMPTY_OK, CPB_MAX_FILE_BYTES, map,
+                              &d);
+    if (s != IQS_OK)
+        return cpb_fail(e, s, "%s", d.msg);
+    *data = map->data ? map->data : none;
+    *size = map->size;
+    return IQS_OK;
 }
 
 /* A new temporary file beside path, OUT.tmp.<pid>.<k>, created with
@@ -425,15 +376,18 @@ iqs_status cpb_convert(const cpb_options *opt, cpb_err *e)
 {
     double t0 = now_s();
     FILE *out = opt->out ? opt->out : stdout;
-    uint8_t *pb = NULL, *img = NULL;
+    const uint8_t *pb = NULL;
+    uint8_t *img = NULL;
     size_t pb_n = 0, img_n = 0;
+    iqs_mapping map;
     cpb_graph g;
     cpb_model m;
     memset(&g, 0, sizeof g);
     memset(&m, 0, sizeof m);
     iqs_status s;
-    int mapped = 0, known = 0;
-    if ((s = read_all(opt->in_path, &pb, &pb_n, &mapped, e)) != IQS_OK)
+    int known = 0;
+    memset(&map, 0, sizeof map);
+    if ((s = read_input(opt->in_path, &map, &pb, &pb_n, e)) != IQS_OK)
         goto fail;
     if (pb_n == KNOWN_V3_SIZE) {
         uint8_t d[32];
@@ -492,9 +446,6 @@ fail:
     free(img);
     cpb_model_free(&m);
     cpb_graph_free(&g);
-    if (mapped)
-        munmap(pb, pb_n);
-    else
-        free(pb);
+    iqs_io_unmap(&map);
     return s;
 }
