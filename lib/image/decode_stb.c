@@ -108,23 +108,18 @@ static void to_rgb8(const uint8_t *restrict src, int comp, size_t npix,
 
 /* stb returns NULL without a reason (failure strings are off). Running out
  * of memory is told apart from corrupt data by asking for what the decoder
- * needed at its peak, about twice the decoded image (PNG: the inflated
- * data and the pixels; JPEG: the component planes and the pixels; 16-bit
- * sources twice that): when that cannot be had, the caller learns
+ * needed at its peak, about twice the decoded image, 16-bit samples
+ * counted as two bytes (PNG: the inflated data and the pixels; JPEG: the
+ * component planes and the pixels): when that cannot be had, the caller learns
  * IQS_E_NOMEM, so a photo manager under memory pressure does not mark a
  * good file as corrupt. A heuristic: memory that is short by less than
  * the probe, or a transient shortage, may still read as IQS_E_IMAGE. */
-static iqs_status decode_failed(const void *data, size_t size, int w, int h,
-                                int comp, iqs_diag *diag)
+static iqs_status decode_failed(uint64_t decoded, int w, int h,
+                                iqs_diag *diag)
 {
-    size_t n;
+    const size_t n = (size_t)(2 * decoded); /* decoded <= INT_MAX */
     void *probe;
-    const size_t per = (size_t)(comp > 0 ? comp : 4) *
-                       (stbi_is_16_bit_from_memory((const stbi_uc *)data,
-                                                   (int)size) ? 4u : 2u);
 
-    if (!iqs_mul_ok((size_t)w * (size_t)h, per, &n))
-        return iqs_diag_set(diag, IQS_E_LIMIT, "image too large for memory");
     probe = malloc(n);
     if (!probe)
         return iqs_diag_set(diag, IQS_E_NOMEM,
@@ -141,6 +136,7 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
     iqs_decode_options def;
     int w = 0, h = 0, comp = 0, w2 = 0, h2 = 0, comp2 = 0, orient = 0;
     size_t npix, nbytes;
+    uint64_t decoded;
     uint8_t *px = NULL, *rgb = NULL, *fin = NULL;
     iqs_status st;
 
@@ -201,18 +197,19 @@ IQS_API iqs_status iqs_image_decode_memory(const void *data, size_t size,
                             "image of %d x %d pixels exceeds the limit of %llu pixels",
                             w, h, (unsigned long long)opt->max_pixels);
 
-    /* stb's buffers are indexed by int: a larger one is refused by it as
-     * "corrupt"; say what it is */
-    if ((uint64_t)w * (uint64_t)h * (uint64_t)(comp > 0 ? comp : 4) *
-            (stbi_is_16_bit_from_memory((const stbi_uc *)data, (int)size) ? 2u : 1u) >
-        (uint64_t)INT_MAX)
+    /* The decoded size, 16-bit samples counted twice. stb's buffers are
+     * indexed by int: a larger one is refused by it as "corrupt"; say what
+     * it is */
+    decoded = (uint64_t)w * (uint64_t)h * (uint64_t)(comp > 0 ? comp : 4) *
+              (stbi_is_16_bit_from_memory((const stbi_uc *)data, (int)size) ? 2u : 1u);
+    if (decoded > (uint64_t)INT_MAX)
         return iqs_diag_set(diag, IQS_E_LIMIT,
                             "image of %d x %d pixels exceeds the decoder's 2 GiB "
                             "buffer limit", w, h);
     px = stbi_load_from_memory((const stbi_uc *)data, (int)size, &w2, &h2,
                                &comp2, 0);
     if (!px)
-        return decode_failed(data, size, w, h, comp, diag);
+        return decode_failed(decoded, w, h, diag);
     /* The loader re-reads the header it was asked about; insist. */
     if (w2 != w || h2 != h || comp2 < 1 || comp2 > 4) {
         st = iqs_diag_set(diag, IQS_E_IMAGE,
